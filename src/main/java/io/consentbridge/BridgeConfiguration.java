@@ -1,0 +1,128 @@
+package io.consentbridge;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.consentbridge.consent.CallbackPages;
+import io.consentbridge.consent.ConsentCallback;
+import io.consentbridge.consent.ConsentLinks;
+import io.consentbridge.events.EventEnvelope;
+import io.consentbridge.inbound.InboundRequests;
+import io.consentbridge.kafka.KafkaOffsets;
+import io.consentbridge.kafka.TopicSetup;
+import io.consentbridge.ledger.ConsentLedger;
+import io.consentbridge.ledger.LedgerDatabase;
+import io.consentbridge.ledger.Outbox;
+import io.consentbridge.nylas.NylasAnswers;
+import io.consentbridge.nylas.NylasCalls;
+import io.consentbridge.nylas.NylasHttpClientConfigurer;
+import io.consentbridge.nylas.NylasRateGovernor;
+import io.consentbridge.ops.DeadLetters;
+import io.consentbridge.ops.LedgerHealthCheck;
+import io.consentbridge.ops.TenantStatusEndpoint;
+import org.apache.camel.CamelConfiguration;
+import org.apache.camel.CamelContext;
+import org.apache.camel.PropertyInject;
+import org.apache.camel.StartupListener;
+import org.apache.camel.health.HealthCheckRegistry;
+import org.apache.camel.spi.Registry;
+
+import javax.sql.DataSource;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+
+/** Binds the beans the YAML routes call, from the settings in application.properties. */
+public class BridgeConfiguration implements CamelConfiguration {
+    @PropertyInject("camel.component.kafka.brokers")
+    String brokers;
+    @PropertyInject("nylas.api-uri")
+    String nylasApiUri;
+    @PropertyInject("nylas.api-key")
+    String nylasApiKey;
+    @PropertyInject("nylas.client-id")
+    String nylasClientId;
+    @PropertyInject("nylas.max-requests-per-second")
+    int nylasMaxRps;
+    @PropertyInject("nylas.retry.max-retry-after")
+    String maxRetryAfter;
+    @PropertyInject("consent.redirect-uri")
+    String redirectUri;
+    @PropertyInject("consent.ttl")
+    String consentTtl;
+    @PropertyInject(value = "admin.token", defaultValue = "")
+    String adminToken;
+    @PropertyInject("ledger.url")
+    String ledgerUrl;
+    @PropertyInject(value = "ledger.user", defaultValue = "")
+    String ledgerUser;
+    @PropertyInject(value = "ledger.password", defaultValue = "")
+    String ledgerPassword;
+    @PropertyInject("ledger.pool-size")
+    int ledgerPoolSize;
+    @PropertyInject("topics.onboarding")
+    String onboardingTopic;
+    @PropertyInject("topics.mailboxes")
+    String mailboxTopic;
+    @PropertyInject("topics.consent-urls")
+    String consentUrlTopic;
+    @PropertyInject("topics.results")
+    String resultTopic;
+    @PropertyInject("topics.dlq")
+    String dlqTopic;
+    @PropertyInject("topics.grant-work")
+    String grantWorkTopic;
+    @PropertyInject("grants.partitions")
+    int grantPartitions;
+    @PropertyInject("outbox.lease")
+    String outboxLease;
+
+    @Override
+    public void configure(CamelContext context) throws Exception {
+        Registry registry = context.getRegistry();
+        ObjectMapper mapper = JsonMapper.builder().findAndAddModules().build();
+        Clock clock = Clock.systemUTC();
+
+        DataSource dataSource = LedgerDatabase.open(ledgerUrl, blankToNull(ledgerUser), blankToNull(ledgerPassword), ledgerPoolSize);
+        EventEnvelope events = new EventEnvelope(mapper, clock);
+        ConsentLinks links = new ConsentLinks(nylasApiUri, nylasClientId, redirectUri);
+        ConsentLedger ledger = new ConsentLedger(dataSource, clock, Duration.parse(consentTtl), links, events, mapper,
+                new ConsentLedger.Topics(consentUrlTopic, resultTopic, grantWorkTopic, grantPartitions));
+        NylasRateGovernor rate = new NylasRateGovernor(nylasMaxRps);
+
+        registry.bind("ledgerDataSource", dataSource);
+        registry.bind("ledger", ledger);
+        registry.bind("outbox", new Outbox(dataSource, clock, UUID.randomUUID().toString(), Duration.parse(outboxLease)));
+        InboundRequests inbound = new InboundRequests();
+        registry.bind("inboundRequests", inbound);
+        registry.bind("deadLetters", new DeadLetters(events, inbound));
+        registry.bind("kafkaOffsets", new KafkaOffsets());
+        registry.bind("nylasCalls", new NylasCalls(mapper));
+        registry.bind("nylasAnswers", new NylasAnswers(mapper, rate, Duration.parse(maxRetryAfter)));
+        registry.bind("nylasRate", rate);
+        registry.bind("nylasHttpClient", new NylasHttpClientConfigurer(nylasApiKey));
+        registry.bind("consentCallback", new ConsentCallback(ledger));
+        registry.bind("callbackPages", new CallbackPages());
+        registry.bind("jsonMapper", mapper);
+
+        HealthCheckRegistry.get(context).register(new LedgerHealthCheck(ledger));
+        TopicSetup.ensure(brokers, List.of(onboardingTopic, mailboxTopic, consentUrlTopic, resultTopic, dlqTopic),
+                grantWorkTopic, grantPartitions);
+
+        TenantStatusEndpoint status = new TenantStatusEndpoint(ledger, mapper, adminToken);
+        context.addStartupListener(new StartupListener() {
+            @Override
+            public void onCamelContextStarted(CamelContext ctx, boolean alreadyStarted) {
+            }
+
+            @Override
+            public void onCamelContextFullyStarted(CamelContext ctx, boolean alreadyStarted) {
+                status.mount(ctx);
+            }
+        });
+    }
+
+    private static String blankToNull(String value) {
+        return value == null || value.isBlank() ? null : value;
+    }
+}

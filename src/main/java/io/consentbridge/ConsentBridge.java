@@ -1,0 +1,104 @@
+package io.consentbridge;
+
+import io.consentbridge.kafka.EmbeddedKafkaBroker;
+import org.apache.camel.main.BaseMainSupport;
+import org.apache.camel.main.Main;
+import org.apache.camel.main.MainListenerSupport;
+import org.apache.camel.support.service.ServiceSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+/** Starts Consent Bridge: Camel Main with the YAML routes, an embedded Kafka broker when none is configured. */
+public final class ConsentBridge {
+    private static final Logger LOG = LoggerFactory.getLogger(ConsentBridge.class);
+    static final int EMBEDDED_KAFKA_PORT = 9092;
+
+    private ConsentBridge() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> overrides = Settings.fromEnvironment(System.getenv());
+        List<String> missing = missingRequired(overrides);
+        if (!missing.isEmpty()) {
+            System.err.println("consent-bridge: cannot start: set " + String.join(" and ", missing)
+                    + " (the Nylas application's API key and client id; see README, Configuration)");
+            System.exit(2);
+        }
+        Main main = create(overrides);
+        main.run(args);
+    }
+
+    /** The required settings that are unset, by their environment variable names. */
+    static List<String> missingRequired(Map<String, String> overrides) {
+        List<String> missing = new ArrayList<>();
+        if (Settings.effective("nylas.api-key", overrides) == null) {
+            missing.add("NYLAS_API_KEY");
+        }
+        if (Settings.effective("nylas.client-id", overrides) == null) {
+            missing.add("NYLAS_CLIENT_ID");
+        }
+        return missing;
+    }
+
+    /**
+     * A configured, not yet started application. {@code overrides} win over application.properties
+     * (the launcher passes the environment; tests pass their own).
+     */
+    public static Main create(Map<String, String> overrides) {
+        Main main = new Main(ConsentBridge.class, BridgeConfiguration.class);
+        main.setDefaultPropertyPlaceholderLocation(Settings.LOCATIONS);
+        Properties override = new Properties();
+        override.putAll(overrides);
+        String routesDir = Settings.effective("routes.dir", overrides);
+        if (routesDir != null) {
+            override.put("camel.main.routes-include-pattern", "file:" + Path.of(routesDir).toAbsolutePath() + "/*.camel.yaml");
+        }
+        EmbeddedKafkaBroker broker = null;
+        if (Settings.effective("camel.component.kafka.brokers", overrides) == null) {
+            broker = new EmbeddedKafkaBroker(EMBEDDED_KAFKA_PORT, Path.of("data", "kafka"), 3);
+            override.put("camel.component.kafka.brokers", broker.bootstrapServers());
+        }
+        main.setOverrideProperties(override);
+        if (broker != null) {
+            main.addMainListener(new EmbeddedBrokerLifecycle(broker));
+        }
+        return main;
+    }
+
+    /** Starts the embedded broker before Camel's consumers and stops it with the context, also on SIGTERM. */
+    private static final class EmbeddedBrokerLifecycle extends MainListenerSupport {
+        private final EmbeddedKafkaBroker broker;
+
+        EmbeddedBrokerLifecycle(EmbeddedKafkaBroker broker) {
+            this.broker = broker;
+        }
+
+        @Override
+        public void beforeConfigure(BaseMainSupport main) {
+            LOG.warn("KAFKA_BROKERS is not set: starting an embedded single-node Kafka broker on {} (data in {}). "
+                    + "For production, set KAFKA_BROKERS to a real cluster.", broker.bootstrapServers(), broker.dataDir().toAbsolutePath());
+            try {
+                broker.start();
+            } catch (Exception e) {
+                throw new IllegalStateException("embedded Kafka broker did not start on " + broker.bootstrapServers()
+                        + " (is the port in use?): " + e.getMessage(), e);
+            }
+            try {
+                main.getCamelContext().addService(new ServiceSupport() {
+                    @Override
+                    protected void doStop() {
+                        broker.stop();
+                    }
+                }, true, false);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+}

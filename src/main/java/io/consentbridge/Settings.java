@@ -1,0 +1,81 @@
+package io.consentbridge;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * The contract's configuration table (contract §1): each environment variable wins over its
+ * property in {@code config/application.properties}.
+ */
+public final class Settings {
+    /** Environment variable to property key, exactly as the contract names them. */
+    public static final Map<String, String> ENVIRONMENT = Map.ofEntries(
+            Map.entry("KAFKA_BROKERS", "camel.component.kafka.brokers"),
+            Map.entry("NYLAS_API_URI", "nylas.api-uri"),
+            Map.entry("NYLAS_API_KEY", "nylas.api-key"),
+            Map.entry("NYLAS_CLIENT_ID", "nylas.client-id"),
+            Map.entry("CONSENT_REDIRECT_URI", "consent.redirect-uri"),
+            Map.entry("HTTP_PORT", "camel.server.port"),
+            Map.entry("MANAGEMENT_PORT", "camel.management.port"),
+            Map.entry("ADMIN_TOKEN", "admin.token"),
+            Map.entry("CONSENT_TTL", "consent.ttl"),
+            Map.entry("DB_URL", "ledger.url"),
+            Map.entry("DB_USER", "ledger.user"),
+            Map.entry("DB_PASSWORD", "ledger.password"),
+            Map.entry("ONBOARDING_TOPIC", "topics.onboarding"),
+            Map.entry("MAILBOX_TOPIC", "topics.mailboxes"),
+            Map.entry("CONSENT_URL_TOPIC", "topics.consent-urls"),
+            Map.entry("RESULT_TOPIC", "topics.results"),
+            Map.entry("DLQ_TOPIC", "topics.dlq"),
+            Map.entry("NYLAS_MAX_RPS", "nylas.max-requests-per-second"),
+            // Not in the contract's table: where route files are read from (default: inside the jar).
+            Map.entry("ROUTES_DIR", "routes.dir"));
+
+    /** Where properties are read from, later ones winning: the jar's copy, then the one on disk. */
+    public static final String LOCATIONS = "classpath:application.properties;optional=true,file:config/application.properties;optional=true";
+
+    private Settings() {
+    }
+
+    /** Properties set by environment variables that are present and not blank. */
+    public static Map<String, String> fromEnvironment(Map<String, String> env) {
+        Map<String, String> overrides = new LinkedHashMap<>();
+        ENVIRONMENT.forEach((variable, key) -> {
+            String value = env.get(variable);
+            if (value != null && !value.isBlank()) {
+                overrides.put(key, value.trim());
+            }
+        });
+        return overrides;
+    }
+
+    /** The effective value of a key, resolved the way Camel will: overrides, then disk, then the jar. */
+    public static String effective(String key, Map<String, String> overrides) {
+        if (overrides.containsKey(key)) {
+            return overrides.get(key);
+        }
+        Properties properties = new Properties();
+        try (InputStream jar = Settings.class.getClassLoader().getResourceAsStream("application.properties")) {
+            if (jar != null) {
+                properties.load(new java.io.InputStreamReader(jar, StandardCharsets.UTF_8));
+            }
+            Path disk = Path.of("config", "application.properties");
+            if (Files.isRegularFile(disk)) {
+                try (Reader reader = Files.newBufferedReader(disk, StandardCharsets.UTF_8)) {
+                    properties.load(reader);
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read application.properties: " + e.getMessage(), e);
+        }
+        String value = properties.getProperty(key);
+        return value == null || value.isBlank() ? null : value.trim();
+    }
+}

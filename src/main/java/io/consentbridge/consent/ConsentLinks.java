@@ -1,0 +1,63 @@
+package io.consentbridge.consent;
+
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * Consent links and their {@code state}: 256 random bits, URL-safe (43 characters, well under
+ * Nylas's 256), handed out once in the link and kept by the ledger only as a SHA-256 hash.
+ */
+public class ConsentLinks {
+    public static final int MAX_STATE_LENGTH = 256;
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final String apiUri;
+    private final String clientId;
+    private final String redirectUri;
+
+    public ConsentLinks(String apiUri, String clientId, String redirectUri) {
+        this.apiUri = apiUri.endsWith("/") ? apiUri.substring(0, apiUri.length() - 1) : apiUri;
+        this.clientId = clientId;
+        this.redirectUri = redirectUri;
+    }
+
+    public static String newState() {
+        byte[] bytes = new byte[32];
+        RANDOM.nextBytes(bytes);
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+    }
+
+    public static String hash(String state) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(state.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(digest);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** {@code GET /v3/connect/auth} for the admin's browser (reference §2). */
+    public String url(String credentialId, String state, String adminEmail) {
+        Map<String, String> query = new LinkedHashMap<>();
+        query.put("client_id", clientId);
+        query.put("redirect_uri", redirectUri);
+        query.put("response_type", "adminconsent");
+        query.put("provider", "microsoft");
+        query.put("credential_id", credentialId);
+        query.put("state", state);
+        if (adminEmail != null) {
+            query.put("login_hint", adminEmail);
+        }
+        return apiUri + "/v3/connect/auth?" + query.entrySet().stream()
+                .map(e -> e.getKey() + "=" + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8))
+                .collect(Collectors.joining("&"));
+    }
+}

@@ -1,0 +1,14 @@
+package io.consentbridge.inbound;
+
+import java.util.List;
+
+/** A validated onboarding request. {@code clientSecret} is passed to Nylas once and never stored. */
+public record OnboardingRequest(String requestId, String tenantId, String azureTenant, String clientId,
+                                String clientSecret, String adminEmail, List<String> mailboxes) {
+
+    @Override
+    public String toString() {
+        // Keeps the secret out of any log line that prints the request.
+        return "OnboardingRequest[request_id=" + requestId + ", tenant_id=" + tenantId + ", mailboxes=" + mailboxes.size() + "]";
+    }
+}

@@ -1,0 +1,436 @@
+package io.consentbridge.ledger;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.consentbridge.consent.CallbackOutcome;
+import io.consentbridge.consent.ConsentLinks;
+import io.consentbridge.events.EventEnvelope;
+import io.consentbridge.inbound.MailboxRequest;
+import io.consentbridge.inbound.OnboardingRequest;
+import io.consentbridge.inbound.RejectedInputException;
+import io.consentbridge.nylas.NylasError;
+
+import javax.sql.DataSource;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The onboarding ledger: tenants, their consent state, every mailbox and its grant outcome.
+ * Each method is one transaction; the events it causes go into the {@link Outbox} in that same
+ * transaction, so state and events never disagree. Conditional updates make every state change
+ * happen once, even with several instances on one database.
+ */
+public class ConsentLedger {
+    public enum Admission { NEW, RESUME, DUPLICATE }
+
+    private final Jdbc jdbc;
+    private final Clock clock;
+    private final Duration consentTtl;
+    private final ConsentLinks links;
+    private final EventEnvelope events;
+    private final ObjectMapper mapper;
+    private final Topics topics;
+
+    /** Topic names and the grant-work partition count, as configured. */
+    public record Topics(String consentUrls, String results, String grantWork, int grantWorkPartitions) {
+    }
+
+    public ConsentLedger(DataSource dataSource, Clock clock, Duration consentTtl, ConsentLinks links,
+                         EventEnvelope events, ObjectMapper mapper, Topics topics) {
+        this.jdbc = new Jdbc(dataSource);
+        this.clock = clock;
+        this.consentTtl = consentTtl;
+        this.links = links;
+        this.events = events;
+        this.mapper = mapper;
+        this.topics = topics;
+    }
+
+    // ---- onboarding ------------------------------------------------------------------------
+
+    /**
+     * Records an onboarding request, or recognises it as already seen. {@code RESUME} means an
+     * earlier delivery stopped before its consent link went out, so the link is issued again.
+     */
+    public Admission admitOnboarding(OnboardingRequest request) {
+        return jdbc.inTransaction(c -> {
+            Instant now = Instant.now(clock);
+            if (exists(c, "select 1 from inbound_request where request_id = ?", request.requestId())) {
+                boolean unfinished = exists(c, "select 1 from tenant where tenant_id = ? and request_id = ?"
+                        + " and (consent_status = 'issuing' or (consent_status = 'pending' and link_published = false))",
+                        request.tenantId(), request.requestId());
+                return unfinished ? Admission.RESUME : Admission.DUPLICATE;
+            }
+            String status = null;
+            String previousRequest = null;
+            try (PreparedStatement s = Jdbc.prepare(c, "select consent_status, request_id from tenant where tenant_id = ? for update", request.tenantId());
+                 ResultSet rs = s.executeQuery()) {
+                if (rs.next()) {
+                    status = rs.getString(1);
+                    previousRequest = rs.getString(2);
+                }
+            }
+            if (status != null && !status.equals("denied") && !status.equals("expired")) {
+                throw new RejectedInputException("tenant already onboarded", List.of(
+                        "tenant " + request.tenantId() + " is " + status + " from request " + previousRequest
+                                + "; send further mailboxes to the mailbox topic, or onboard again after a denial or expiry"));
+            }
+            Jdbc.update(c, "insert into inbound_request (request_id, tenant_id, kind, received_at) values (?, ?, 'onboarding', ?)",
+                    request.requestId(), request.tenantId(), now);
+            if (status == null) {
+                Jdbc.update(c, "insert into tenant (tenant_id, request_id, azure_tenant, consent_status, link_published, created_at, updated_at)"
+                        + " values (?, ?, ?, 'issuing', false, ?, ?)", request.tenantId(), request.requestId(), request.azureTenant(), now, now);
+            } else {
+                Jdbc.update(c, "update tenant set request_id = ?, azure_tenant = ?, consent_status = 'issuing', credential_id = null,"
+                        + " state_hash = null, link_published = false, expires_at = null, consent_error = null,"
+                        + " consent_error_description = null, updated_at = ? where tenant_id = ?",
+                        request.requestId(), request.azureTenant(), now, request.tenantId());
+            }
+            addMailboxes(c, request.tenantId(), request.requestId(), request.mailboxes(), "waiting", now);
+            return Admission.NEW;
+        });
+    }
+
+    /**
+     * Stores the credential and a fresh state's hash, and returns the {@code consent.url.issued}
+     * event. The raw state lives only in that event: it is published directly, never stored.
+     */
+    public String issueLink(OnboardingRequest request, JsonNode credential) {
+        String credentialId = credential.path("id").asText(null);
+        if (credentialId == null || credentialId.isBlank()) {
+            throw new IllegalStateException("Nylas returned a credential without an id");
+        }
+        String state = ConsentLinks.newState();
+        Instant expiresAt = Instant.now(clock).plus(consentTtl);
+        int updated = jdbc.inTransaction(c -> Jdbc.update(c,
+                "update tenant set credential_id = ?, state_hash = ?, expires_at = ?, consent_status = 'pending',"
+                        + " link_published = false, updated_at = ? where tenant_id = ? and request_id = ?"
+                        + " and consent_status in ('issuing', 'pending')",
+                credentialId, ConsentLinks.hash(state), expiresAt, Instant.now(clock), request.tenantId(), request.requestId()));
+        if (updated != 1) {
+            throw new IllegalStateException("tenant " + request.tenantId() + " changed while its link was issued");
+        }
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("credential_id", credentialId);
+        data.put("consent_url", links.url(credentialId, state, request.adminEmail()));
+        data.put("expires_at", expiresAt.toString());
+        return events.build("consent.url.issued", request.tenantId(), request.requestId(), data);
+    }
+
+    public void markLinkPublished(OnboardingRequest request) {
+        jdbc.inTransaction(c -> Jdbc.update(c, "update tenant set link_published = true where tenant_id = ? and request_id = ?",
+                request.tenantId(), request.requestId()));
+    }
+
+    // ---- consent callback ------------------------------------------------------------------
+
+    /**
+     * Uses a state once. A valid, unexpired, unused state moves its tenant to granted (queueing
+     * a grant for every waiting mailbox) or denied; anything else is {@link CallbackOutcome#invalid}.
+     */
+    public CallbackOutcome useState(String state, boolean consented, String error, String errorDescription) {
+        if (state == null || state.isEmpty() || state.length() > ConsentLinks.MAX_STATE_LENGTH) {
+            return CallbackOutcome.invalid();
+        }
+        String hash = ConsentLinks.hash(state);
+        return jdbc.inTransaction(c -> {
+            Instant now = Instant.now(clock);
+            String tenantId;
+            String requestId;
+            String credentialId;
+            try (PreparedStatement s = Jdbc.prepare(c, "select tenant_id, request_id, credential_id, consent_status, expires_at, state_hash"
+                    + " from tenant where state_hash = ? for update", hash);
+                 ResultSet rs = s.executeQuery()) {
+                if (!rs.next()
+                        || !MessageDigest.isEqual(hash.getBytes(StandardCharsets.US_ASCII), rs.getString(6).getBytes(StandardCharsets.US_ASCII))
+                        || !"pending".equals(rs.getString(4))
+                        || !Jdbc.instant(rs.getObject(5)).isAfter(now)) {
+                    return CallbackOutcome.invalid();
+                }
+                tenantId = rs.getString(1);
+                requestId = rs.getString(2);
+                credentialId = rs.getString(3);
+            }
+            int won = Jdbc.update(c, "update tenant set consent_status = ?, consent_error = ?, consent_error_description = ?, updated_at = ?"
+                            + " where tenant_id = ? and state_hash = ? and consent_status = 'pending'",
+                    consented ? "granted" : "denied", truncate(error, 256), truncate(errorDescription, 2048), now, tenantId, hash);
+            if (won != 1) {
+                return CallbackOutcome.invalid();
+            }
+            if (!consented) {
+                Map<String, Object> data = new LinkedHashMap<>();
+                data.put("credential_id", credentialId);
+                data.put("error", error);
+                data.put("error_description", errorDescription);
+                Outbox.add(c, clock, topics.results(), tenantId, null, events.build("consent.denied", tenantId, requestId, data));
+                return CallbackOutcome.denied(tenantId);
+            }
+            List<String[]> waiting = mailboxesIn(c, tenantId, "waiting");
+            Outbox.add(c, clock, topics.results(), tenantId, null, events.build("consent.granted", tenantId, requestId,
+                    Map.of("credential_id", credentialId, "mailbox_count", waiting.size())));
+            queueGrants(c, tenantId, credentialId, waiting, now);
+            return CallbackOutcome.granted(tenantId);
+        });
+    }
+
+    // ---- mailboxes -------------------------------------------------------------------------
+
+    /** Mailboxes for an onboarded tenant: granted at once if it consented, queued behind consent if not. */
+    public Admission admitMailboxes(MailboxRequest request) {
+        return jdbc.inTransaction(c -> {
+            Instant now = Instant.now(clock);
+            if (exists(c, "select 1 from inbound_request where request_id = ?", request.requestId())) {
+                return Admission.DUPLICATE;
+            }
+            String status = null;
+            String credentialId = null;
+            try (PreparedStatement s = Jdbc.prepare(c, "select consent_status, credential_id from tenant where tenant_id = ? for update", request.tenantId());
+                 ResultSet rs = s.executeQuery()) {
+                if (rs.next()) {
+                    status = rs.getString(1);
+                    credentialId = rs.getString(2);
+                }
+            }
+            if (status == null) {
+                throw new RejectedInputException("unknown tenant", List.of(
+                        "tenant " + request.tenantId() + " has no onboarding; send an onboarding request first"));
+            }
+            Jdbc.update(c, "insert into inbound_request (request_id, tenant_id, kind, received_at) values (?, ?, 'mailboxes', ?)",
+                    request.requestId(), request.tenantId(), now);
+            addMailboxes(c, request.tenantId(), request.requestId(), request.mailboxes(), "waiting", now);
+            // A mailbox whose grant failed earlier is tried again when asked for again.
+            try (PreparedStatement s = c.prepareStatement("update mailbox set grant_state = 'waiting', request_id = ?, updated_at = ?"
+                    + " where tenant_id = ? and email = ? and grant_state = 'failed'")) {
+                for (String email : request.mailboxes()) {
+                    Jdbc.bind(s, request.requestId(), now, request.tenantId(), email);
+                    s.addBatch();
+                }
+                s.executeBatch();
+            }
+            if ("granted".equals(status)) {
+                List<String[]> waiting = mailboxesIn(c, request.tenantId(), "waiting");
+                queueGrants(c, request.tenantId(), credentialId, waiting, now);
+            }
+            return Admission.NEW;
+        });
+    }
+
+    /** False when the mailbox already has its grant: a redelivered work item then costs no Nylas call. */
+    public boolean needsGrant(GrantWork work) {
+        return jdbc.inTransaction(c -> {
+            try (PreparedStatement s = Jdbc.prepare(c, "select grant_state from mailbox where tenant_id = ? and email = ?", work.tenantId(), work.email());
+                 ResultSet rs = s.executeQuery()) {
+                return rs.next() && !"granted".equals(rs.getString(1));
+            }
+        });
+    }
+
+    public void recordGrant(GrantWork work, JsonNode grant, String nylasRequestId) {
+        jdbc.inTransaction(c -> {
+            Instant now = Instant.now(clock);
+            String grantId = grant.path("id").asText(null);
+            String grantStatus = grant.path("grant_status").asText(null);
+            Jdbc.update(c, "update mailbox set grant_state = 'granted', grant_id = ?, nylas_grant_status = ?, error_type = null,"
+                            + " error_message = null, http_status = null, nylas_request_id = ?, updated_at = ? where tenant_id = ? and email = ?",
+                    grantId, grantStatus, nylasRequestId, now, work.tenantId(), work.email());
+            Map<String, Object> data = new LinkedHashMap<>();
+            data.put("credential_id", work.credentialId());
+            data.put("email", work.email());
+            data.put("grant_id", grantId);
+            data.put("grant_status", grantStatus);
+            data.put("scope", grant.has("scope") ? mapper.convertValue(grant.get("scope"), List.class) : List.of());
+            Outbox.add(c, clock, topics.results(), work.tenantId(), null,
+                    events.build("grant.created", work.tenantId(), work.requestId(), data));
+            return null;
+        });
+    }
+
+    public void recordGrantFailure(GrantWork work, NylasError error) {
+        jdbc.inTransaction(c -> {
+            Jdbc.update(c, "update mailbox set grant_state = 'failed', error_type = ?, error_message = ?, http_status = ?,"
+                            + " nylas_request_id = ?, updated_at = ? where tenant_id = ? and email = ? and grant_state <> 'granted'",
+                    truncate(error.type(), 128), truncate(error.message(), 2048), error.httpStatus(), error.requestId(),
+                    Instant.now(clock), work.tenantId(), work.email());
+            Map<String, Object> data = new LinkedHashMap<>();
+            data.put("credential_id", work.credentialId());
+            data.put("email", work.email());
+            data.put("error", error.asEventField());
+            Outbox.add(c, clock, topics.results(), work.tenantId(), null,
+                    events.build("grant.failed", work.tenantId(), work.requestId(), data));
+            return null;
+        });
+    }
+
+    // ---- expiry ----------------------------------------------------------------------------
+
+    /** Expires links past their time; each expiry is announced by whichever instance wins the update. */
+    public int expireLinks(int max) {
+        Instant now = Instant.now(clock);
+        List<String> due = jdbc.inTransaction(c -> {
+            List<String> tenants = new ArrayList<>();
+            try (PreparedStatement s = Jdbc.prepare(c, "select tenant_id from tenant where consent_status = 'pending' and expires_at <= ?"
+                    + " order by expires_at limit ?", now, max);
+                 ResultSet rs = s.executeQuery()) {
+                while (rs.next()) {
+                    tenants.add(rs.getString(1));
+                }
+            }
+            return tenants;
+        });
+        int expired = 0;
+        for (String tenantId : due) {
+            expired += jdbc.inTransaction(c -> {
+                String requestId;
+                String credentialId;
+                Instant expiresAt;
+                try (PreparedStatement s = Jdbc.prepare(c, "select request_id, credential_id, expires_at from tenant where tenant_id = ?", tenantId);
+                     ResultSet rs = s.executeQuery()) {
+                    rs.next();
+                    requestId = rs.getString(1);
+                    credentialId = rs.getString(2);
+                    expiresAt = Jdbc.instant(rs.getObject(3));
+                }
+                int won = Jdbc.update(c, "update tenant set consent_status = 'expired', updated_at = ? where tenant_id = ?"
+                        + " and consent_status = 'pending' and expires_at <= ?", now, tenantId, now);
+                if (won == 1) {
+                    Map<String, Object> data = new LinkedHashMap<>();
+                    data.put("credential_id", credentialId);
+                    data.put("expires_at", expiresAt.toString());
+                    Outbox.add(c, clock, topics.results(), tenantId, null, events.build("consent.expired", tenantId, requestId, data));
+                }
+                return won;
+            });
+        }
+        return expired;
+    }
+
+    // ---- status ----------------------------------------------------------------------------
+
+    /** The operator's view of one tenant ({@code GET /onboarding/{tenant_id}}), or empty when unknown. */
+    public Optional<Map<String, Object>> status(String tenantId) {
+        return jdbc.inTransaction(c -> {
+            Map<String, Object> status = new LinkedHashMap<>();
+            try (PreparedStatement s = Jdbc.prepare(c, "select request_id, consent_status, credential_id, expires_at, consent_error,"
+                    + " consent_error_description, created_at, updated_at from tenant where tenant_id = ?", tenantId);
+                 ResultSet rs = s.executeQuery()) {
+                if (!rs.next()) {
+                    return Optional.empty();
+                }
+                status.put("tenant_id", tenantId);
+                status.put("request_id", rs.getString(1));
+                status.put("consent_status", rs.getString(2));
+                status.put("credential_id", rs.getString(3));
+                Instant expires = Jdbc.instant(rs.getObject(4));
+                status.put("expires_at", expires == null ? null : expires.toString());
+                if (rs.getString(5) != null) {
+                    status.put("error", rs.getString(5));
+                    status.put("error_description", rs.getString(6));
+                }
+                status.put("created_at", Jdbc.instant(rs.getObject(7)).toString());
+                status.put("updated_at", Jdbc.instant(rs.getObject(8)).toString());
+            }
+            Map<String, Long> counts = new LinkedHashMap<>();
+            counts.put("granted", 0L);
+            counts.put("failed", 0L);
+            counts.put("pending", 0L);
+            try (PreparedStatement s = Jdbc.prepare(c, "select grant_state, count(*) from mailbox where tenant_id = ? group by grant_state", tenantId);
+                 ResultSet rs = s.executeQuery()) {
+                while (rs.next()) {
+                    String state = rs.getString(1);
+                    String bucket = state.equals("granted") || state.equals("failed") ? state : "pending";
+                    counts.merge(bucket, rs.getLong(2), Long::sum);
+                }
+            }
+            status.put("mailboxes", counts);
+            return Optional.of(status);
+        });
+    }
+
+    /** A cheap round trip for the health check. */
+    public void ping() {
+        jdbc.inTransaction(c -> {
+            try (PreparedStatement s = c.prepareStatement("select 1"); ResultSet rs = s.executeQuery()) {
+                return rs.next();
+            }
+        });
+    }
+
+    // ---- helpers ---------------------------------------------------------------------------
+
+    private void addMailboxes(Connection c, String tenantId, String requestId, List<String> emails, String state, Instant now) throws SQLException {
+        if (emails.isEmpty()) {
+            return;
+        }
+        try (PreparedStatement s = c.prepareStatement("insert into mailbox (tenant_id, email, request_id, grant_state, updated_at)"
+                + " values (?, ?, ?, ?, ?) on conflict do nothing")) {
+            for (String email : emails) {
+                Jdbc.bind(s, tenantId, email, requestId, state, now);
+                s.addBatch();
+            }
+            s.executeBatch();
+        }
+    }
+
+    /** Rows of (email, request_id) in one grant state. */
+    private static List<String[]> mailboxesIn(Connection c, String tenantId, String state) throws SQLException {
+        List<String[]> rows = new ArrayList<>();
+        try (PreparedStatement s = Jdbc.prepare(c, "select email, request_id from mailbox where tenant_id = ? and grant_state = ? order by email", tenantId, state);
+             ResultSet rs = s.executeQuery()) {
+            while (rs.next()) {
+                rows.add(new String[]{rs.getString(1), rs.getString(2)});
+            }
+        }
+        return rows;
+    }
+
+    /** Marks mailboxes queued and puts one grant-work record per mailbox in the outbox. */
+    private void queueGrants(Connection c, String tenantId, String credentialId, List<String[]> mailboxes, Instant now) throws SQLException {
+        if (mailboxes.isEmpty()) {
+            return;
+        }
+        try (PreparedStatement mark = c.prepareStatement("update mailbox set grant_state = 'queued', updated_at = ? where tenant_id = ? and email = ?");
+             PreparedStatement work = Outbox.batch(c)) {
+            for (String[] mailbox : mailboxes) {
+                Jdbc.bind(mark, now, tenantId, mailbox[0]);
+                mark.addBatch();
+                GrantWork item = new GrantWork(tenantId, mailbox[1], mailbox[0], credentialId);
+                // Keyed by tenant like every record; spread over partitions by mailbox so grants run in parallel.
+                Jdbc.bind(work, topics.grantWork(), tenantId, Math.floorMod(mailbox[0].hashCode(), topics.grantWorkPartitions()), json(item), now);
+                work.addBatch();
+            }
+            mark.executeBatch();
+            work.executeBatch();
+        }
+    }
+
+    private String json(Object value) {
+        try {
+            return mapper.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static boolean exists(Connection c, String sql, Object... params) throws SQLException {
+        try (PreparedStatement s = Jdbc.prepare(c, sql, params); ResultSet rs = s.executeQuery()) {
+            return rs.next();
+        }
+    }
+
+    private static String truncate(String value, int max) {
+        return value == null || value.length() <= max ? value : value.substring(0, max);
+    }
+}

@@ -1,0 +1,94 @@
+package io.consentbridge.nylas;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.camel.Exchange;
+
+import java.time.Duration;
+
+/**
+ * The one place that decides what a Nylas answer means (reference §4: branch on the HTTP status,
+ * treat {@code error.type} as information). Success gives the response's {@code data}; 429 and 5xx
+ * throw {@link NylasRetryableException} (with {@code Retry-After} passed on as the next redelivery
+ * delay); every other status throws {@link NylasRejectedException}.
+ */
+public class NylasAnswers {
+    /** Exchange property holding Nylas's request_id of the last answer. */
+    public static final String NYLAS_REQUEST_ID = "nylasRequestId";
+
+    private final ObjectMapper mapper;
+    private final NylasRateGovernor rate;
+    private final Duration maxRetryAfter;
+
+    public NylasAnswers(ObjectMapper mapper, NylasRateGovernor rate, Duration maxRetryAfter) {
+        this.mapper = mapper;
+        this.rate = rate;
+        this.maxRetryAfter = maxRetryAfter;
+    }
+
+    public JsonNode check(Exchange exchange) {
+        int status = exchange.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE, 0, Integer.class);
+        String text = exchange.getMessage().getBody(String.class);
+        JsonNode body = parse(text);
+        String requestId = body.path("request_id").isTextual() ? body.get("request_id").asText()
+                : exchange.getMessage().getHeader("x-request-id", String.class);
+        exchange.setProperty(NYLAS_REQUEST_ID, requestId);
+
+        if (status >= 200 && status < 300) {
+            rate.succeeded();
+            JsonNode data = body.path("data");
+            if (!data.isObject()) {
+                throw new NylasRetryableException(new NylasError("invalid_response", "response has no data object", status, requestId));
+            }
+            return data;
+        }
+        JsonNode error = body.path("error");
+        NylasError failure = new NylasError(
+                error.path("type").asText(status == 429 ? "rate_limit_error" : "http_" + status),
+                error.path("message").asText(text == null ? "" : text),
+                status, requestId);
+        if (status == 429) {
+            rate.throttled();
+        }
+        if (status == 429 || status >= 500) {
+            Duration retryAfter = retryAfter(exchange.getMessage().getHeader("Retry-After", String.class));
+            if (retryAfter != null) {
+                // Camel's redelivery honours this header as the delay before the next attempt.
+                exchange.getMessage().setHeader(Exchange.REDELIVERY_DELAY, retryAfter.toMillis());
+            }
+            throw new NylasRetryableException(failure);
+        }
+        throw new NylasRejectedException(failure);
+    }
+
+    /** The failure a handled error carries, as Nylas's error (or a connection error). */
+    public NylasError errorOf(Exchange exchange) {
+        Throwable failure = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        return failure == null ? new NylasError("unknown_error", "no error recorded", 0, null) : NylasError.of(failure);
+    }
+
+    private JsonNode parse(String text) {
+        if (text == null || text.isBlank()) {
+            return mapper.createObjectNode();
+        }
+        try {
+            return mapper.readTree(text);
+        } catch (Exception notJson) {
+            return mapper.createObjectNode();
+        }
+    }
+
+    /** Retry-After in seconds (the HTTP-date form is not used by Nylas), capped. */
+    private Duration retryAfter(String header) {
+        if (header == null) {
+            return null;
+        }
+        try {
+            long seconds = Long.parseLong(header.trim());
+            Duration wait = Duration.ofSeconds(Math.max(0, seconds));
+            return wait.compareTo(maxRetryAfter) > 0 ? maxRetryAfter : wait;
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,80 @@
+package io.consentbridge.ops;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.consentbridge.ledger.ConsentLedger;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.ext.web.RoutingContext;
+import org.apache.camel.CamelContext;
+import org.apache.camel.component.platform.http.main.ManagementHttpServer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * {@code GET /onboarding/{tenant_id}} on the management port (contract §3), for operators and
+ * upstream systems. Needs {@code Authorization: Bearer <ADMIN_TOKEN>}, compared in constant time;
+ * with no token configured the endpoint is not there at all (404).
+ */
+public class TenantStatusEndpoint {
+    private static final Logger LOG = LoggerFactory.getLogger(TenantStatusEndpoint.class);
+    private final ConsentLedger ledger;
+    private final ObjectMapper mapper;
+    private final byte[] expected;
+
+    public TenantStatusEndpoint(ConsentLedger ledger, ObjectMapper mapper, String adminToken) {
+        this.ledger = ledger;
+        this.mapper = mapper;
+        this.expected = adminToken == null || adminToken.isBlank() ? null : ("Bearer " + adminToken).getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Adds the endpoint to the management server's router, if a token is configured. */
+    public void mount(CamelContext context) {
+        if (expected == null) {
+            LOG.info("ADMIN_TOKEN is not set: the tenant status endpoint is off");
+            return;
+        }
+        ManagementHttpServer server = context.hasService(ManagementHttpServer.class);
+        if (server == null) {
+            LOG.warn("no management server (camel.management.enabled=false): the tenant status endpoint is off");
+            return;
+        }
+        server.getRouter().route(HttpMethod.GET, "/onboarding/:tenantId").blockingHandler(this::handle);
+    }
+
+    void handle(RoutingContext ctx) {
+        String auth = ctx.request().getHeader("Authorization");
+        byte[] given = auth == null ? new byte[0] : auth.getBytes(StandardCharsets.UTF_8);
+        if (!MessageDigest.isEqual(expected, given)) {
+            respond(ctx, 401, Map.of("error", "unauthorized", "message", "send Authorization: Bearer <ADMIN_TOKEN>"));
+            ctx.response().putHeader("WWW-Authenticate", "Bearer");
+            return;
+        }
+        String tenantId = ctx.pathParam("tenantId");
+        try {
+            Optional<Map<String, Object>> status = ledger.status(tenantId);
+            if (status.isPresent()) {
+                respond(ctx, 200, status.get());
+            } else {
+                respond(ctx, 404, Map.of("error", "not_found", "message", "no onboarding for this tenant"));
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("tenant status failed: {}", e.getMessage());
+            respond(ctx, 503, Map.of("error", "unavailable", "message", "the ledger is not reachable"));
+        }
+    }
+
+    private void respond(RoutingContext ctx, int status, Map<String, ?> body) {
+        try {
+            ctx.response().setStatusCode(status)
+                    .putHeader("Content-Type", "application/json")
+                    .putHeader("Cache-Control", "no-store")
+                    .end(mapper.writeValueAsString(body));
+        } catch (Exception e) {
+            ctx.fail(e);
+        }
+    }
+}

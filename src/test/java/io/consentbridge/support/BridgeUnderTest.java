@@ -1,0 +1,195 @@
+package io.consentbridge.support;
+
+import io.consentbridge.ConsentBridge;
+import io.consentbridge.nylas.NylasStandIn;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.camel.main.Main;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The real application, started in-process the way the launcher starts it, against the shared
+ * Kafka broker, an H2 ledger in a temporary folder and the Nylas stand-in. Each instance has its
+ * own topic names and consumer group, so tests do not see each other's records.
+ */
+public final class BridgeUnderTest implements AutoCloseable {
+    public static final String API_KEY = "nyk_test_api_key_5f1c2d";
+    public static final String CLIENT_ID = "nylas-client-7d3e";
+    public static final String ADMIN_TOKEN = "admin-token-3b9a";
+
+    public final NylasStandIn nylas;
+    public final Map<String, String> settings = new HashMap<>();
+    public final int httpPort;
+    public final int managementPort;
+    private final HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build();
+    private Main main;
+    private Thread runner;
+    private KafkaProducer<String, String> producer;
+
+    public BridgeUnderTest() {
+        this(new NylasStandIn(API_KEY, CLIENT_ID).start(), null, null);
+    }
+
+    /**
+     * @param shared settings of another instance to share topics, group and database with (null: new ones)
+     */
+    public BridgeUnderTest(NylasStandIn nylas, Map<String, String> shared, String dbUrl) {
+        this.nylas = nylas;
+        this.httpPort = freePort();
+        this.managementPort = freePort();
+        String id = UUID.randomUUID().toString().substring(0, 8);
+        if (shared != null) {
+            settings.putAll(shared);
+        } else {
+            settings.put("topics.onboarding", "onboarding-" + id);
+            settings.put("topics.mailboxes", "mailboxes-" + id);
+            settings.put("topics.consent-urls", "consent-urls-" + id);
+            settings.put("topics.results", "results-" + id);
+            settings.put("topics.dlq", "dlq-" + id);
+            settings.put("topics.grant-work", "grant-work-" + id);
+            settings.put("kafka.group-id", "bridge-" + id);
+            settings.put("ledger.url", dbUrl != null ? dbUrl : "jdbc:h2:file:" + tempDir().resolve("ledger").toAbsolutePath());
+            settings.put("nylas.api-key", API_KEY);
+            settings.put("nylas.client-id", CLIENT_ID);
+            settings.put("admin.token", ADMIN_TOKEN);
+            settings.put("nylas.retry.initial-delay-ms", "50");
+            settings.put("nylas.retry.max-delay-ms", "500");
+            settings.put("outbox.poll-interval-ms", "50");
+            settings.put("consent.expiry-check-interval-ms", "500");
+        }
+        settings.put("camel.component.kafka.brokers", SharedKafka.bootstrapServers());
+        settings.put("nylas.api-uri", nylas.baseUri());
+        settings.put("camel.server.port", String.valueOf(httpPort));
+        settings.put("camel.management.port", String.valueOf(managementPort));
+        settings.put("consent.redirect-uri", "http://localhost:" + httpPort + "/nylas/admin-consent/callback");
+    }
+
+    public BridgeUnderTest with(String key, String value) {
+        settings.put(key, value);
+        return this;
+    }
+
+    public BridgeUnderTest start() {
+        main = ConsentBridge.create(settings);
+        runner = new Thread(() -> {
+            try {
+                main.run();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }, "bridge-main");
+        runner.setDaemon(true);
+        runner.start();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).ignoreExceptions()
+                .until(() -> get(managementUri("/observe/health"), null).statusCode() == 200);
+        return this;
+    }
+
+    public void stop() {
+        if (main != null) {
+            main.completed();
+            try {
+                runner.join(60000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            main = null;
+        }
+    }
+
+    public String topic(String name) {
+        return settings.get("topics." + name);
+    }
+
+    public TopicReader reader(String name) {
+        return new TopicReader(SharedKafka.bootstrapServers(), topic(name));
+    }
+
+    public void send(String topicName, String key, String value) {
+        if (producer == null) {
+            producer = new KafkaProducer<>(Map.of(
+                    ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, SharedKafka.bootstrapServers(),
+                    ProducerConfig.ACKS_CONFIG, "all",
+                    ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
+                    ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class));
+        }
+        try {
+            producer.send(new ProducerRecord<>(topic(topicName), key, value)).get();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public URI callbackUri(String query) {
+        return URI.create("http://localhost:" + httpPort + "/nylas/admin-consent/callback" + (query == null ? "" : "?" + query));
+    }
+
+    public URI managementUri(String path) {
+        return URI.create("http://localhost:" + managementPort + path);
+    }
+
+    public HttpResponse<String> get(URI uri, String bearer) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30)).GET();
+        if (bearer != null) {
+            request.header("Authorization", "Bearer " + bearer);
+        }
+        try {
+            return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Follows a consent link as the admin's browser does: Nylas's redirect, then our callback. */
+    public HttpResponse<String> consentVia(String consentUrl) {
+        HttpResponse<String> nylasAnswer = get(URI.create(consentUrl), null);
+        if (nylasAnswer.statusCode() != 302) {
+            throw new AssertionError("Nylas stand-in answered " + nylasAnswer.statusCode() + ": " + nylasAnswer.body());
+        }
+        return get(URI.create(nylasAnswer.headers().firstValue("Location").orElseThrow()), null);
+    }
+
+    @Override
+    public void close() {
+        stop();
+        if (producer != null) {
+            producer.close();
+        }
+        nylas.close();
+    }
+
+    static Path tempDir() {
+        try {
+            return Files.createTempDirectory("consent-bridge-test");
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static int freePort() {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,86 @@
+package io.consentbridge.support;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Predicate;
+
+import static org.awaitility.Awaitility.await;
+
+/** Reads a topic from the beginning in the background, keeping every record it sees. */
+public final class TopicReader implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final List<ConsumerRecord<String, String>> records = new CopyOnWriteArrayList<>();
+    private final Thread thread;
+    private volatile boolean running = true;
+
+    public TopicReader(String bootstrap, String topic) {
+        KafkaConsumer<String, String> consumer = new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                ConsumerConfig.GROUP_ID_CONFIG, "test-reader-" + UUID.randomUUID(),
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
+                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class));
+        consumer.subscribe(List.of(topic));
+        thread = new Thread(() -> {
+            try (consumer) {
+                while (running) {
+                    consumer.poll(Duration.ofMillis(100)).forEach(records::add);
+                }
+            }
+        }, "reader-" + topic);
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    public List<ConsumerRecord<String, String>> records() {
+        return List.copyOf(records);
+    }
+
+    /** Values parsed as JSON. */
+    public List<JsonNode> events() {
+        List<JsonNode> events = new ArrayList<>();
+        for (ConsumerRecord<String, String> record : records) {
+            try {
+                events.add(JSON.readTree(record.value()));
+            } catch (Exception e) {
+                throw new AssertionError("not JSON: " + record.value(), e);
+            }
+        }
+        return events;
+    }
+
+    public List<JsonNode> events(String type) {
+        return events().stream().filter(e -> type.equals(e.path("type").asText())).toList();
+    }
+
+    public List<JsonNode> awaitEvents(String type, int count, Duration timeout) {
+        await().atMost(timeout).pollInterval(Duration.ofMillis(50)).until(() -> events(type).size() >= count);
+        return events(type);
+    }
+
+    public JsonNode awaitEvent(Predicate<JsonNode> match, Duration timeout) {
+        await().atMost(timeout).pollInterval(Duration.ofMillis(50)).until(() -> events().stream().anyMatch(match));
+        return events().stream().filter(match).findFirst().orElseThrow();
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        try {
+            thread.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
