@@ -114,7 +114,7 @@ public class ConsentLedger {
             throw new IllegalStateException("Nylas returned a credential without an id");
         }
         String state = ConsentLinks.newState();
-        Instant expiresAt = Instant.now(clock).plus(consentTtl);
+        Instant expiresAt = Instant.now(clock).plus(consentTtl).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
         int updated = jdbc.inTransaction(c -> Jdbc.update(c,
                 "update tenant set credential_id = ?, state_hash = ?, expires_at = ?, consent_status = 'pending',"
                         + " link_published = false, updated_at = ? where tenant_id = ? and request_id = ?"

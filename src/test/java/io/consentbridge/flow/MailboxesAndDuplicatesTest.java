@@ -1,0 +1,116 @@
+package io.consentbridge.flow;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.consentbridge.support.BridgeUnderTest;
+import io.consentbridge.support.TopicReader;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** Redelivered requests, later mailboxes, and links that run out. */
+class MailboxesAndDuplicatesTest {
+    static final Duration WAIT = Duration.ofSeconds(30);
+    static BridgeUnderTest bridge;
+    static TopicReader consentUrls;
+    static TopicReader results;
+
+    @BeforeAll
+    static void start() {
+        bridge = new BridgeUnderTest().with("consent.ttl", "PT3S").start();
+        consentUrls = bridge.reader("consent-urls");
+        results = bridge.reader("results");
+    }
+
+    @AfterAll
+    static void stop() {
+        consentUrls.close();
+        results.close();
+        bridge.close();
+    }
+
+    static long count(TopicReader reader, String type, String tenant) {
+        return reader.events().stream().filter(e -> type.equals(e.path("type").asText()) && tenant.equals(e.path("subject").asText())).count();
+    }
+
+    static List<String> grantCallsFor(String domain) {
+        return bridge.nylas.requests("POST", "/v3/connect/custom").stream()
+                .map(r -> r.json().path("settings").path("email_address").asText())
+                .filter(email -> email.endsWith("@" + domain + ".com")).toList();
+    }
+
+    @Test
+    void theSameRequestDeliveredTwiceMakesOneCredentialAndNoDuplicateGrants() {
+        String request = "{\"request_id\":\"req-dup\",\"tenant_id\":\"dup\",\"mailboxes\":[\"a@dup.com\",\"b@dup.com\"]}";
+        bridge.send("onboarding", "dup", request);
+        bridge.send("onboarding", "dup", request);
+        JsonNode issued = consentUrls.awaitEvent(e -> "dup".equals(e.path("subject").asText()), WAIT);
+        pause(1500);
+        assertThat(count(consentUrls, "consent.url.issued", "dup")).isEqualTo(1);
+        assertThat(bridge.nylas.requests("POST", "/v3/connectors/microsoft/creds").stream()
+                .filter(r -> r.json().path("name").asText().startsWith("consent-bridge/dup/"))).hasSize(1);
+
+        bridge.consentVia(issued.path("data").path("consent_url").asText());
+        await().atMost(WAIT).until(() -> count(results, "grant.created", "dup") == 2);
+        // The same request again after consent, and the same mailboxes asked for again.
+        bridge.send("onboarding", "dup", request);
+        bridge.send("mailboxes", "dup", "{\"request_id\":\"mbx-dup\",\"tenant_id\":\"dup\",\"mailboxes\":[\"a@dup.com\",\"B@dup.com\"]}");
+        bridge.send("mailboxes", "dup", "{\"request_id\":\"mbx-dup\",\"tenant_id\":\"dup\",\"mailboxes\":[\"a@dup.com\",\"B@dup.com\"]}");
+        pause(2000);
+        assertThat(grantCallsFor("dup")).containsExactlyInAnyOrder("a@dup.com", "b@dup.com");
+        assertThat(count(results, "grant.created", "dup")).isEqualTo(2);
+        assertThat(count(results, "consent.granted", "dup")).isEqualTo(1);
+    }
+
+    @Test
+    void mailboxesWaitForConsentAndAreGrantedAtOnceAfterIt() {
+        bridge.send("onboarding", "later", "{\"request_id\":\"req-later\",\"tenant_id\":\"later\",\"mailboxes\":[\"first@later.com\"]}");
+        JsonNode issued = consentUrls.awaitEvent(e -> "later".equals(e.path("subject").asText()), WAIT);
+        bridge.send("mailboxes", "later", "{\"request_id\":\"mbx-1\",\"tenant_id\":\"later\",\"mailboxes\":[\"second@later.com\"]}");
+        pause(1500);
+        assertThat(grantCallsFor("later")).isEmpty();
+
+        bridge.consentVia(issued.path("data").path("consent_url").asText());
+        JsonNode granted = results.awaitEvent(e -> "consent.granted".equals(e.path("type").asText()) && "later".equals(e.path("subject").asText()), WAIT);
+        assertThat(granted.path("data").path("mailbox_count").asInt()).isEqualTo(2);
+        results.awaitEvent(e -> "grant.created".equals(e.path("type").asText()) && "second@later.com".equals(e.path("data").path("email").asText()), WAIT);
+
+        bridge.send("mailboxes", "later", "{\"request_id\":\"mbx-2\",\"tenant_id\":\"later\",\"mailboxes\":[\"third@later.com\"]}");
+        JsonNode third = results.awaitEvent(e -> "grant.created".equals(e.path("type").asText()) && "third@later.com".equals(e.path("data").path("email").asText()), WAIT);
+        assertThat(third.path("data").path("request_id").asText()).isEqualTo("mbx-2");
+        assertThat(grantCallsFor("later")).containsExactlyInAnyOrder("first@later.com", "second@later.com", "third@later.com");
+    }
+
+    @Test
+    void anExpiredLinkIsAnnouncedOnceAndNoLongerWorks() {
+        bridge.send("onboarding", "slow", "{\"request_id\":\"req-slow\",\"tenant_id\":\"slow\"}");
+        JsonNode issued = consentUrls.awaitEvent(e -> "slow".equals(e.path("subject").asText()), WAIT);
+        JsonNode expired = results.awaitEvent(e -> "consent.expired".equals(e.path("type").asText()) && "slow".equals(e.path("subject").asText()), WAIT);
+        assertThat(expired.path("data").path("expires_at").asText()).isEqualTo(issued.path("data").path("expires_at").asText());
+        assertThat(expired.path("data").path("credential_id").asText()).isEqualTo(issued.path("data").path("credential_id").asText());
+
+        String state = OnboardingFlowTest.query(URI.create(issued.path("data").path("consent_url").asText())).get("state");
+        assertThat(bridge.get(bridge.callbackUri("admin_consent=true&state=" + CallbackTest.enc(state)), null).statusCode()).isEqualTo(400);
+        pause(1500);
+        assertThat(count(results, "consent.expired", "slow")).isEqualTo(1);
+        assertThat(count(results, "consent.granted", "slow")).isZero();
+
+        // An expired tenant may be onboarded again, with a new link.
+        bridge.send("onboarding", "slow", "{\"request_id\":\"req-slow-2\",\"tenant_id\":\"slow\"}");
+        consentUrls.awaitEvent(e -> "req-slow-2".equals(e.path("data").path("request_id").asText()), WAIT);
+    }
+
+    static void pause(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
