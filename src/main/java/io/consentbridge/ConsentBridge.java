@@ -51,7 +51,9 @@ public final class ConsentBridge {
      * (the launcher passes the environment; tests pass their own).
      */
     public static Main create(Map<String, String> overrides) {
-        Main main = new Main(ConsentBridge.class, BridgeConfiguration.class);
+        // Configuration named here, not found by package scanning (which would run it a second time).
+        Main main = new Main();
+        main.configure().addConfiguration(BridgeConfiguration.class);
         main.setDefaultPropertyPlaceholderLocation(Settings.LOCATIONS);
         Properties override = new Properties();
         override.putAll(overrides);
