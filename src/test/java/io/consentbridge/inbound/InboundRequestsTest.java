@@ -1,0 +1,53 @@
+package io.consentbridge.inbound;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.apache.camel.Exchange;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.apache.camel.support.DefaultExchange;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class InboundRequestsTest {
+    final InboundRequests inbound = new InboundRequests();
+    final Exchange exchange = new DefaultExchange(new DefaultCamelContext());
+
+    @Test
+    void aFullRequestParses() {
+        OnboardingRequest request = inbound.parseOnboarding("""
+                {"request_id":"req-1","tenant_id":"contoso","provider":"microsoft","azure_tenant":"contoso.onmicrosoft.com",
+                 "client_id":"app","client_secret":"s","admin_email":"it@contoso.com",
+                 "mailboxes":["Ada@Contoso.com","ada@contoso.com","grace@contoso.com"]}""", exchange);
+        assertThat(request.mailboxes()).containsExactly("ada@contoso.com", "grace@contoso.com");
+        assertThat(request.clientSecret()).isEqualTo("s");
+        assertThat(request.toString()).doesNotContain("\"s\"").doesNotContain("client_secret");
+        assertThat(exchange.getProperty(InboundRequests.TENANT_ID)).isEqualTo("contoso");
+    }
+
+    @Test
+    void theMinimalRequestParses() {
+        OnboardingRequest request = inbound.parseOnboarding("{\"request_id\":\"r\",\"tenant_id\":\"t\"}", exchange);
+        assertThat(request.mailboxes()).isEmpty();
+        assertThat(request.azureTenant()).isNull();
+    }
+
+    @Test
+    void commonIsRejectedInAnyCase() {
+        for (String common : new String[]{"common", "COMMON", "Common"}) {
+            assertThatThrownBy(() -> inbound.parseOnboarding("{\"request_id\":\"r\",\"tenant_id\":\"t\",\"azure_tenant\":\"" + common + "\"}", exchange))
+                    .isInstanceOf(RejectedInputException.class);
+        }
+        inbound.parseOnboarding("{\"request_id\":\"r\",\"tenant_id\":\"t\",\"azure_tenant\":\"commonwealth.onmicrosoft.com\"}", exchange);
+    }
+
+    @Test
+    void secretsAreMaskedInTheOriginalJsonOrNot() {
+        JsonNode json = (JsonNode) inbound.redactedOriginal("{\"tenant_id\":\"t\",\"client_secret\":\"abc\",\"nested\":{\"api_key\":\"k\"}}");
+        assertThat(json.path("client_secret").asText()).isEqualTo("***");
+        assertThat(json.path("nested").path("api_key").asText()).isEqualTo("***");
+        assertThat(json.path("tenant_id").asText()).isEqualTo("t");
+        String raw = (String) inbound.redactedOriginal("{\"tenant_id\":\"t\", \"client_secret\" : \"abc\\\"def\", broken");
+        assertThat(raw).doesNotContain("abc").contains("\"client_secret\" : \"***\"");
+    }
+}
