@@ -1,5 +1,6 @@
 package io.consentbridge;
 
+import io.consentbridge.demo.DemoNylas;
 import io.consentbridge.kafka.EmbeddedKafkaBroker;
 import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.Main;
@@ -10,6 +11,7 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -18,20 +20,40 @@ import java.util.Properties;
 public final class ConsentBridge {
     private static final Logger LOG = LoggerFactory.getLogger(ConsentBridge.class);
     static final int EMBEDDED_KAFKA_PORT = 9092;
+    static final int DEMO_NYLAS_PORT = 8090;
 
     private ConsentBridge() {
     }
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> overrides = Settings.fromEnvironment(System.getenv());
+        Map<String, String> overrides = new java.util.LinkedHashMap<>(Settings.fromEnvironment(System.getenv()));
+        boolean demo = Arrays.asList(args).contains("--demo") || "true".equalsIgnoreCase(System.getenv("DEMO_MODE"));
+        if (demo) {
+            startDemoNylas(overrides);
+            args = Arrays.stream(args).filter(a -> !a.equals("--demo")).toArray(String[]::new);
+        }
         List<String> missing = missingRequired(overrides);
         if (!missing.isEmpty()) {
             System.err.println("consent-bridge: cannot start: set " + String.join(" and ", missing)
-                    + " (the Nylas application's API key and client id; see README, Configuration)");
+                    + " (the Nylas application's API key and client id; see README, Configuration), or run with --demo");
             System.exit(2);
         }
         Main main = create(overrides);
         main.run(args);
+    }
+
+    /**
+     * Demo mode: Nylas is simulated in-process on loopback (see {@link DemoNylas}), so the whole flow
+     * can be tried on one machine with a browser. Real Nylas settings are ignored.
+     */
+    private static void startDemoNylas(Map<String, String> overrides) throws java.io.IOException {
+        DemoNylas nylas = new DemoNylas(DEMO_NYLAS_PORT).start();
+        overrides.put("nylas.api-uri", nylas.baseUri());
+        overrides.put("nylas.api-key", DemoNylas.API_KEY);
+        overrides.put("nylas.client-id", DemoNylas.CLIENT_ID);
+        overrides.put("demo.enabled", "true");
+        LOG.warn("DEMO MODE: Nylas is simulated at {}; consent links open a simulated consent page there. Nothing is sent to Nylas.",
+                nylas.baseUri());
     }
 
     /** The required settings that are unset, by their environment variable names. */

@@ -108,7 +108,7 @@ public class ConsentLedger {
      * Stores the credential and a fresh state's hash, and returns the {@code consent.url.issued}
      * event. The raw state lives only in that event: it is published directly, never stored.
      */
-    public String issueLink(OnboardingRequest request, JsonNode credential) {
+    public String issueLink(OnboardingRequest request, JsonNode credential, org.apache.camel.Exchange exchange) {
         String credentialId = credential.path("id").asText(null);
         if (credentialId == null || credentialId.isBlank()) {
             throw new IllegalStateException("Nylas returned a credential without an id");
@@ -125,7 +125,9 @@ public class ConsentLedger {
         }
         Map<String, Object> data = new LinkedHashMap<>();
         data.put("credential_id", credentialId);
-        data.put("consent_url", links.url(credentialId, state, request.adminEmail()));
+        String url = links.url(credentialId, state, request.adminEmail());
+        exchange.setProperty("consentUrl", url);
+        data.put("consent_url", url);
         data.put("expires_at", expiresAt.toString());
         return events.build("consent.url.issued", request.tenantId(), request.requestId(), data);
     }
