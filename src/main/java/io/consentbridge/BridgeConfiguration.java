@@ -26,7 +26,8 @@ import org.apache.camel.StartupListener;
 import org.apache.camel.health.HealthCheckRegistry;
 import org.apache.camel.spi.Registry;
 
-import javax.sql.DataSource;
+import com.zaxxer.hikari.HikariDataSource;
+import org.apache.camel.support.service.ServiceSupport;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -83,7 +84,14 @@ public class BridgeConfiguration implements CamelConfiguration {
         ObjectMapper mapper = JsonMapper.builder().findAndAddModules().build();
         Clock clock = Clock.systemUTC();
 
-        DataSource dataSource = LedgerDatabase.open(ledgerUrl, blankToNull(ledgerUser), blankToNull(ledgerPassword), ledgerPoolSize);
+        HikariDataSource dataSource = LedgerDatabase.open(ledgerUrl, blankToNull(ledgerUser), blankToNull(ledgerPassword), ledgerPoolSize);
+        // Closed after the routes have stopped, so in-flight work can still record its outcome.
+        context.addService(new ServiceSupport() {
+            @Override
+            protected void doStop() {
+                dataSource.close();
+            }
+        }, true, false);
         EventEnvelope events = new EventEnvelope(mapper, clock);
         ConsentLinks links = new ConsentLinks(nylasApiUri, nylasClientId, redirectUri);
         ConsentLedger ledger = new ConsentLedger(dataSource, clock, Duration.parse(consentTtl), links, events, mapper,

@@ -9,8 +9,12 @@ import java.nio.file.Path;
 
 /** The ledger's connection pool, with the schema brought up to date by Flyway migrations. */
 public final class LedgerDatabase {
-    /** H2 made to behave like PostgreSQL, so one set of SQL serves both. */
-    static final String H2_POSTGRES_MODE = ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH";
+    /**
+     * H2 made to behave like PostgreSQL, so one set of SQL serves both; and kept open until the
+     * application closes the pool (H2 would otherwise close itself in a JVM shutdown hook while
+     * in-flight work still needs it).
+     */
+    static final String H2_POSTGRES_MODE = ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH;DB_CLOSE_ON_EXIT=FALSE";
 
     private LedgerDatabase() {
     }
