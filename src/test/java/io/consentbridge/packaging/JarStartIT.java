@@ -70,6 +70,78 @@ class JarStartIT {
         }
     }
 
+    /** The README's first command: demo mode, then the whole flow as a person would do it. */
+    @Test
+    void demoModeRunsTheWholeFlowOnOneMachine() throws Exception {
+        Path workDir = Files.createTempDirectory("consent-bridge-demo");
+        int httpPort = freePort();
+        int managementPort = freePort();
+        ProcessBuilder builder = new ProcessBuilder(javaBin(), "-jar", JAR.toString(), "--demo")
+                .directory(workDir.toFile()).redirectErrorStream(true).redirectOutput(workDir.resolve("out.log").toFile());
+        builder.environment().keySet().removeIf(k -> k.startsWith("NYLAS_") || k.equals("KAFKA_BROKERS") || k.equals("DB_URL"));
+        builder.environment().put("HTTP_PORT", String.valueOf(httpPort));
+        builder.environment().put("MANAGEMENT_PORT", String.valueOf(managementPort));
+        builder.environment().put("CONSENT_REDIRECT_URI", "http://localhost:" + httpPort + "/nylas/admin-consent/callback");
+        builder.environment().put("ADMIN_TOKEN", "demo-admin");
+        Process process = builder.start();
+        HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build();
+        try {
+            awaitHealthy(http, managementPort, process, workDir);
+            try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<String, String>(java.util.Map.of(
+                    "bootstrap.servers", "localhost:9092",
+                    "key.serializer", org.apache.kafka.common.serialization.StringSerializer.class,
+                    "value.serializer", org.apache.kafka.common.serialization.StringSerializer.class))) {
+                producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>("tenant-onboarding-requests", "contoso",
+                        "{\"request_id\":\"req-0001\",\"tenant_id\":\"contoso\",\"mailboxes\":[\"ada@contoso.com\",\"grace@contoso.com\"]}")).get();
+            }
+            String link = null;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (link == null && System.nanoTime() < deadline) {
+                link = Files.readAllLines(workDir.resolve("out.log")).stream()
+                        .filter(l -> l.contains("DEMO: consent link for tenant contoso: "))
+                        .map(l -> l.substring(l.indexOf("http"))).findFirst().orElse(null);
+                Thread.sleep(200);
+            }
+            assertThat(link).as("consent link in the demo log").isNotNull();
+            // The simulated consent page, then "Approve", then our callback.
+            HttpResponse<String> consentPage = http.send(HttpRequest.newBuilder(URI.create(link)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(consentPage.body()).contains("Approve");
+            HttpResponse<String> approve = http.send(HttpRequest.newBuilder(URI.create(link + "&demo_answer=approve")).build(), HttpResponse.BodyHandlers.ofString());
+            URI callback = URI.create(approve.headers().firstValue("Location").orElseThrow());
+            HttpResponse<String> page = http.send(HttpRequest.newBuilder(callback).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(page.statusCode()).isEqualTo(200);
+            assertThat(page.body()).contains("Consent recorded");
+
+            URI status = URI.create("http://localhost:" + managementPort + "/onboarding/contoso");
+            String body = "";
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!body.contains("\"granted\":2") && System.nanoTime() < deadline) {
+                body = http.send(HttpRequest.newBuilder(status).header("Authorization", "Bearer demo-admin").build(),
+                        HttpResponse.BodyHandlers.ofString()).body();
+                Thread.sleep(200);
+            }
+            assertThat(body).contains("\"consent_status\":\"granted\"").contains("\"granted\":2");
+            process.destroy();
+            assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        } finally {
+            process.destroyForcibly();
+        }
+    }
+
+    private static void awaitHealthy(HttpClient http, int managementPort, Process process, Path workDir) throws Exception {
+        URI health = URI.create("http://localhost:" + managementPort + "/observe/health");
+        int status = 0;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (status != 200 && System.nanoTime() < deadline && process.isAlive()) {
+            try {
+                status = http.send(HttpRequest.newBuilder(health).timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString()).statusCode();
+            } catch (IOException notYet) {
+                Thread.sleep(200);
+            }
+        }
+        assertThat(status).as("health, log:\n" + Files.readString(workDir.resolve("out.log"))).isEqualTo(200);
+    }
+
     @Test
     void refusesToStartWithoutTheNylasSettings() throws Exception {
         Path workDir = Files.createTempDirectory("consent-bridge-jar");
