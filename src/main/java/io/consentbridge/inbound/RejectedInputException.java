@@ -8,7 +8,8 @@ public class RejectedInputException extends RuntimeException {
     private final List<String> errors;
 
     public RejectedInputException(String reason, List<String> errors) {
-        super(reason + (errors.isEmpty() ? "" : ": " + String.join("; ", errors)));
+        super(reason + (errors.isEmpty() ? "" : ": " + String.join("; ", errors.subList(0, Math.min(5, errors.size())))
+                + (errors.size() > 5 ? "; and " + (errors.size() - 5) + " more" : "")));
         this.reason = reason;
         this.errors = List.copyOf(errors);
     }

@@ -31,7 +31,7 @@ class FanOutBenchmark {
             try (TopicReader urls = bridge.reader("consent-urls"); TopicReader results = bridge.reader("results")) {
                 StringBuilder list = new StringBuilder();
                 for (int i = 0; i < mailboxes; i++) {
-                    list.append(i == 0 ? "" : ",").append("\"user").append(i).append("@bench.example\"");
+                    list.append(i == 0 ? "" : ",").append("\"user").append(i).append("@bench.example.com\"");
                 }
                 long sent = System.nanoTime();
                 bridge.send("onboarding", "bench", "{\"request_id\":\"bench-1\",\"tenant_id\":\"bench\",\"mailboxes\":[" + list + "]}");
