@@ -1,6 +1,8 @@
 package io.consentbridge.inbound;
 
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -78,8 +80,14 @@ public class InboundRequests {
         JsonNode json;
         try {
             json = mapper.readTree(raw);
-        } catch (JsonProcessingException e) {
+        } catch (StreamConstraintsException e) {
+            // Names the limit that was passed; echoes no input.
             throw new RejectedInputException("not valid JSON", List.of(e.getOriginalMessage()));
+        } catch (JsonProcessingException e) {
+            // The parser's own message quotes the offending token, which may be a secret: say only where.
+            JsonLocation at = e.getLocation();
+            throw new RejectedInputException("not valid JSON", List.of("malformed JSON"
+                    + (at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr())));
         }
         if (json != null && json.isObject()) {
             // Known ids go on the exchange early, so even a rejection can be keyed by tenant.

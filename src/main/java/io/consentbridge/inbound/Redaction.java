@@ -13,9 +13,13 @@ import java.util.regex.Pattern;
 public final class Redaction {
     public static final String MASK = "***";
     private static final Pattern SECRET_KEY = Pattern.compile("(?i).*(secret|password|api[_-]?key|token).*");
-    /** For text that is not valid JSON: any "...secret...": "value" pair, however broken the rest is. */
+    /**
+     * For text that is not valid JSON: any secret-named key, quoted or not, followed by ':' or '=',
+     * and its value, double-quoted, single-quoted or bare, however broken the rest is.
+     */
     private static final Pattern SECRET_PAIR = Pattern.compile(
-            "(?i)(\"[^\"]*(secret|password|api[_-]?key|token)[^\"]*\"\\s*:\\s*)\"(?:[^\"\\\\]|\\\\.)*\"?");
+            "(?i)([\"']?[\\w.-]*(?:secret|password|api[_-]?key|token)[\\w.-]*[\"']?\\s*[:=]\\s*)"
+                    + "(?:\"(?:[^\"\\\\]|\\\\.)*\"?|'(?:[^'\\\\]|\\\\.)*'?|[^,}&\\s]*)");
 
     private Redaction() {
     }

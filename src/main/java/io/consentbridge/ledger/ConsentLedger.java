@@ -83,10 +83,10 @@ public class ConsentLedger {
                     previousRequest = rs.getString(2);
                 }
             }
-            if (status != null && !status.equals("denied") && !status.equals("expired")) {
+            if (status != null && !status.equals("denied") && !status.equals("expired") && !status.equals("failed")) {
                 throw new RejectedInputException("tenant already onboarded", List.of(
                         "tenant " + request.tenantId() + " is " + status + " from request " + previousRequest
-                                + "; send further mailboxes to the mailbox topic, or onboard again after a denial or expiry"));
+                                + "; send further mailboxes to the mailbox topic, or onboard again after a denial, expiry or failure"));
             }
             Jdbc.update(c, "insert into inbound_request (request_id, tenant_id, kind, received_at) values (?, ?, 'onboarding', ?)",
                     request.requestId(), request.tenantId(), now);
@@ -130,6 +130,16 @@ public class ConsentLedger {
         data.put("consent_url", url);
         data.put("expires_at", expiresAt.toString());
         return events.build("consent.url.issued", request.tenantId(), request.requestId(), data);
+    }
+
+    /**
+     * The onboarding could not get its credential (Nylas refused it, or kept failing): the tenant is
+     * marked failed with the reason, so a corrected request can onboard it again.
+     */
+    public void onboardingFailed(OnboardingRequest request, String reason) {
+        jdbc.inTransaction(c -> Jdbc.update(c, "update tenant set consent_status = 'failed', consent_error = 'credential_failed',"
+                        + " consent_error_description = ?, updated_at = ? where tenant_id = ? and request_id = ? and consent_status = 'issuing'",
+                truncate(reason, 2048), Instant.now(clock), request.tenantId(), request.requestId()));
     }
 
     public void markLinkPublished(OnboardingRequest request) {
