@@ -255,9 +255,14 @@ public class ConsentLedger {
             Instant now = Instant.now(clock);
             String grantId = grant.path("id").asText(null);
             String grantStatus = grant.path("grant_status").asText(null);
-            Jdbc.update(c, "update mailbox set grant_state = 'granted', grant_id = ?, nylas_grant_status = ?, error_type = null,"
-                            + " error_message = null, http_status = null, nylas_request_id = ?, updated_at = ? where tenant_id = ? and email = ?",
+            // Once per mailbox: a work record handled twice (a relay lease that ran out) announces nothing new.
+            int updated = Jdbc.update(c, "update mailbox set grant_state = 'granted', grant_id = ?, nylas_grant_status = ?, error_type = null,"
+                            + " error_message = null, http_status = null, nylas_request_id = ?, updated_at = ?"
+                            + " where tenant_id = ? and email = ? and grant_state <> 'granted'",
                     grantId, grantStatus, nylasRequestId, now, work.tenantId(), work.email());
+            if (updated == 0) {
+                return null;
+            }
             Map<String, Object> data = new LinkedHashMap<>();
             data.put("credential_id", work.credentialId());
             data.put("email", work.email());

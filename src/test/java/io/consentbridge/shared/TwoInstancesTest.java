@@ -1,0 +1,267 @@
+package io.consentbridge.shared;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.consentbridge.nylas.NylasStandIn;
+import io.consentbridge.support.BridgeUnderTest;
+import io.consentbridge.support.TopicReader;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.net.URLDecoder;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Two instances of the bridge, as in a scaled-out deployment: one Nylas, one Kafka (same topics,
+ * same consumer group) and one PostgreSQL database. Each instance has its own public and
+ * management port, so an admin's browser may come back to either.
+ */
+class TwoInstancesTest {
+    // Two bridges on a 2-core machine shared with other test runs: generous waits, no speed asserts.
+    static final Duration WAIT = Duration.ofSeconds(90);
+    static final ObjectMapper JSON = new ObjectMapper();
+    static LocalPostgres postgres;
+
+    @BeforeAll
+    static void database() {
+        postgres = LocalPostgres.shared();
+    }
+
+    /** Two started instances sharing topics, group and database; closes both and the readers. */
+    static final class Pair implements AutoCloseable {
+        final NylasStandIn nylas = new NylasStandIn(BridgeUnderTest.API_KEY, BridgeUnderTest.CLIENT_ID).start();
+        final BridgeUnderTest a;
+        final BridgeUnderTest b;
+        final TopicReader consentUrls;
+        final TopicReader results;
+        final TopicReader dlq;
+
+        Pair(Map<String, String> extra) {
+            String db = postgres.createDatabase("two_" + UUID.randomUUID().toString().substring(0, 8));
+            a = new BridgeUnderTest(nylas, null, db).with("ledger.user", LocalPostgres.USER);
+            extra.forEach(a::with);
+            // Built from a's settings: same topics, group, database and extras; own ports.
+            b = new BridgeUnderTest(nylas, a.settings, null);
+            a.start();
+            b.start();
+            consentUrls = a.reader("consent-urls");
+            results = a.reader("results");
+            dlq = a.reader("dlq");
+        }
+
+        BridgeUnderTest other(BridgeUnderTest one) {
+            return one == a ? b : a;
+        }
+
+        /** The instance whose public port is the consent link's redirect_uri: the one that issued it. */
+        BridgeUnderTest issuerOf(String consentUrl) {
+            URI redirect = URI.create(query(URI.create(consentUrl)).get("redirect_uri"));
+            if (redirect.getPort() == a.httpPort) return a;
+            if (redirect.getPort() == b.httpPort) return b;
+            throw new AssertionError("redirect_uri points at neither instance: " + redirect);
+        }
+
+        @Override
+        public void close() {
+            consentUrls.close();
+            results.close();
+            dlq.close();
+            b.stop();
+            a.stop();
+            b.close();
+            a.close();
+        }
+    }
+
+    @Test
+    void theCallbackArrivesAtTheInstanceThatDidNotIssueTheLinkAndStillWorks() {
+        try (Pair pair = new Pair(Map.of())) {
+            // Two tenants: whichever instance takes each onboarding, the callback goes to the other one.
+            for (String tenant : List.of("wingtip", "adatum")) {
+                List<String> mailboxes = IntStream.range(0, 3).mapToObj(i -> "user" + i + "@" + tenant + ".com").toList();
+                pair.a.send("onboarding", tenant, onboarding("req-" + tenant, tenant, mailboxes));
+                JsonNode issued = pair.consentUrls.awaitEvent(e -> tenant.equals(e.path("subject").asText()), WAIT);
+                String consentUrl = issued.path("data").path("consent_url").asText();
+                BridgeUnderTest issuer = pair.issuerOf(consentUrl);
+                BridgeUnderTest elsewhere = pair.other(issuer);
+                System.out.printf("%s: link issued by instance %s, callback sent to instance %s%n",
+                        tenant, issuer == pair.a ? "A" : "B", elsewhere == pair.a ? "A" : "B");
+
+                // Nylas sends the browser to the issuer's redirect_uri; a load balancer may hand it to the other.
+                URI location = nylasRedirect(issuer, consentUrl);
+                URI atOther = elsewhere.callbackUri(location.getRawQuery());
+                HttpResponse<String> page = elsewhere.get(atOther, null);
+                assertThat(page.statusCode()).isEqualTo(200);
+                assertThat(page.body()).contains("Consent recorded");
+
+                JsonNode granted = pair.results.awaitEvent(e -> is(e, "consent.granted", tenant), WAIT);
+                assertThat(granted.path("data").path("mailbox_count").asInt()).isEqualTo(3);
+                await().atMost(WAIT).until(() -> emailsOf(pair.results, "grant.created", tenant).size() == 3);
+                assertThat(emailsOf(pair.results, "grant.created", tenant)).containsExactlyInAnyOrderElementsOf(mailboxes);
+
+                // The same state again, now at the instance that issued it: used once, refused everywhere.
+                HttpResponse<String> replay = issuer.get(issuer.callbackUri(location.getRawQuery()), null);
+                assertThat(replay.statusCode()).isEqualTo(400);
+                assertThat(replay.body()).contains("not valid");
+            }
+            pause(2000);
+            for (String tenant : List.of("wingtip", "adatum")) {
+                assertThat(count(pair.results, "consent.granted", tenant)).as("consent.granted for " + tenant).isEqualTo(1);
+                assertThat(count(pair.results, "grant.created", tenant)).as("grant.created for " + tenant).isEqualTo(3);
+            }
+            assertThat(pair.dlq.records()).isEmpty();
+        }
+    }
+
+    @Test
+    void anExpiredLinkIsAnnouncedOnce() {
+        // Both instances run the expiry every 200 ms against the same rows.
+        try (Pair pair = new Pair(Map.of("consent.ttl", "PT2S", "consent.expiry-check-interval-ms", "200"))) {
+            List<String> tenants = IntStream.range(0, 5).mapToObj(i -> "lapsed" + i).toList();
+            long t0 = System.nanoTime();
+            for (String tenant : tenants) {
+                pair.a.send("onboarding", tenant, onboarding("req-" + tenant, tenant, List.of()));
+            }
+            await().atMost(WAIT).until(() -> tenants.stream().allMatch(t -> count(pair.results, "consent.expired", t) >= 1));
+            System.out.printf("5 links issued and expired in %d ms%n", (System.nanoTime() - t0) / 1_000_000);
+            // Both instances keep checking; give a late second announcement time to show up.
+            pause(4000);
+
+            Map<String, Long> issuedBy = new LinkedHashMap<>();
+            for (JsonNode issued : pair.consentUrls.events("consent.url.issued")) {
+                String who = pair.issuerOf(issued.path("data").path("consent_url").asText()) == pair.a ? "A" : "B";
+                issuedBy.merge(who, 1L, Long::sum);
+            }
+            Map<String, Long> expiredPerTenant = tenants.stream()
+                    .collect(Collectors.toMap(Function.identity(), t -> count(pair.results, "consent.expired", t), (x, y) -> x, LinkedHashMap::new));
+            System.out.println("links issued per instance: " + issuedBy + "; consent.expired per tenant: " + expiredPerTenant);
+            assertThat(expiredPerTenant).allSatisfy((tenant, n) -> assertThat(n).as("consent.expired for " + tenant).isEqualTo(1L));
+            assertThat(count(pair.consentUrls, "consent.url.issued", null)).isEqualTo(5);
+            for (String tenant : tenants) {
+                JsonNode issued = pair.consentUrls.events("consent.url.issued").stream()
+                        .filter(e -> tenant.equals(e.path("subject").asText())).findFirst().orElseThrow();
+                JsonNode expired = pair.results.events("consent.expired").stream()
+                        .filter(e -> tenant.equals(e.path("subject").asText())).findFirst().orElseThrow();
+                assertThat(expired.path("data").path("credential_id").asText()).isEqualTo(issued.path("data").path("credential_id").asText());
+                assertThat(expired.path("data").path("expires_at").asText()).isEqualTo(issued.path("data").path("expires_at").asText());
+            }
+            assertThat(pair.results.events()).allMatch(e -> "consent.expired".equals(e.path("type").asText()));
+        }
+    }
+
+    @Test
+    void bothRelaysShareTheOutboxWithoutSendingAnyEventTwice() {
+        try (Pair pair = new Pair(Map.of())) {
+            String tenant = "litware";
+            List<String> mailboxes = IntStream.range(0, 100).mapToObj(i -> String.format("m%03d@%s.com", i, tenant)).toList();
+            pair.a.send("onboarding", tenant, onboarding("req-" + tenant, tenant, mailboxes));
+            JsonNode issued = pair.consentUrls.awaitEvent(e -> tenant.equals(e.path("subject").asText()), WAIT);
+            long t0 = System.nanoTime();
+            assertThat(pair.b.consentVia(issued.path("data").path("consent_url").asText()).statusCode()).isEqualTo(200);
+
+            await().atMost(WAIT).until(() -> emailsOf(pair.results, "grant.created", tenant).size() == 100);
+            System.out.printf("100 grants relayed in %d ms%n", (System.nanoTime() - t0) / 1_000_000);
+            // Late duplicates, if any, would arrive within a few relay rounds.
+            pause(3000);
+
+            List<ConsumerRecord<String, String>> records = pair.results.records();
+            List<JsonNode> events = records.stream().map(r -> json(r.value())).toList();
+            Map<String, Long> idCounts = events.stream().collect(Collectors.groupingBy(e -> e.path("id").asText(), Collectors.counting()));
+            Map<String, Long> duplicateIds = idCounts.entrySet().stream().filter(e -> e.getValue() > 1)
+                    .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue));
+            List<String> grantEmails = events.stream().filter(e -> is(e, "grant.created", tenant))
+                    .map(e -> e.path("data").path("email").asText()).toList();
+            Map<String, Long> emailCounts = grantEmails.stream().collect(Collectors.groupingBy(Function.identity(), Collectors.counting()));
+            System.out.printf("results: %d records, %d distinct ids, %d duplicated ids %s; grant.created %d (%d distinct emails); "
+                            + "Nylas grant calls %d%n",
+                    records.size(), idCounts.size(), duplicateIds.size(), duplicateIds, grantEmails.size(), emailCounts.size(),
+                    pair.nylas.grantCalls());
+
+            assertThat(duplicateIds).as("CloudEvent ids published more than once").isEmpty();
+            assertThat(emailCounts.keySet()).containsExactlyInAnyOrderElementsOf(mailboxes);
+            assertThat(grantEmails).as("grant.created events").hasSize(100);
+            assertThat(count(pair.results, "consent.granted", tenant)).isEqualTo(1);
+            assertThat(count(pair.results, "grant.failed", tenant)).isZero();
+
+            // One key, one partition: the tenant's consent.granted comes before its grants.
+            long grantedOffset = -1;
+            long firstGrantOffset = Long.MAX_VALUE;
+            for (int i = 0; i < records.size(); i++) {
+                JsonNode e = events.get(i);
+                if (is(e, "consent.granted", tenant)) grantedOffset = records.get(i).offset();
+                if (is(e, "grant.created", tenant)) firstGrantOffset = Math.min(firstGrantOffset, records.get(i).offset());
+            }
+            assertThat(records.stream().map(ConsumerRecord::partition).distinct()).hasSize(1);
+            assertThat(grantedOffset).isLessThan(firstGrantOffset);
+            assertThat(pair.dlq.records()).isEmpty();
+        }
+    }
+
+    // ---- helpers ---------------------------------------------------------------------------
+
+    static String onboarding(String requestId, String tenant, List<String> mailboxes) {
+        String list = mailboxes.stream().map(m -> "\"" + m + "\"").collect(Collectors.joining(","));
+        return "{\"request_id\":\"" + requestId + "\",\"tenant_id\":\"" + tenant + "\",\"mailboxes\":[" + list + "]}";
+    }
+
+    /** Follows the consent link to Nylas and returns where Nylas redirects the browser (not followed). */
+    static URI nylasRedirect(BridgeUnderTest any, String consentUrl) {
+        HttpResponse<String> answer = any.get(URI.create(consentUrl), null);
+        assertThat(answer.statusCode()).as("Nylas stand-in answer: " + answer.body()).isEqualTo(302);
+        return URI.create(answer.headers().firstValue("Location").orElseThrow());
+    }
+
+    static boolean is(JsonNode event, String type, String tenant) {
+        return type.equals(event.path("type").asText()) && (tenant == null || tenant.equals(event.path("subject").asText()));
+    }
+
+    static long count(TopicReader reader, String type, String tenant) {
+        return reader.events().stream().filter(e -> is(e, type, tenant)).count();
+    }
+
+    static Set<String> emailsOf(TopicReader reader, String type, String tenant) {
+        return reader.events().stream().filter(e -> is(e, type, tenant))
+                .map(e -> e.path("data").path("email").asText()).collect(Collectors.toSet());
+    }
+
+    static Map<String, String> query(URI uri) {
+        Map<String, String> params = new HashMap<>();
+        for (String pair : uri.getRawQuery().split("&")) {
+            String[] kv = pair.split("=", 2);
+            params.put(URLDecoder.decode(kv[0], StandardCharsets.UTF_8), kv.length > 1 ? URLDecoder.decode(kv[1], StandardCharsets.UTF_8) : "");
+        }
+        return params;
+    }
+
+    static JsonNode json(String value) {
+        try {
+            return JSON.readTree(value);
+        } catch (Exception e) {
+            throw new AssertionError("not JSON: " + value, e);
+        }
+    }
+
+    static void pause(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
