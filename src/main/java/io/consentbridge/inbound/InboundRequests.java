@@ -5,6 +5,8 @@ import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.networknt.schema.JsonSchema;
@@ -37,10 +39,13 @@ public class InboundRequests {
     /** Kafka's default record limit is 1 MB; a larger value is refused before parsing. */
     static final int MAX_RECORD_CHARS = 2 * 1024 * 1024;
 
+    /** Strict: a duplicate key or anything after the object makes the record ambiguous, so it is refused. */
     private final ObjectMapper mapper = new ObjectMapper(JsonFactory.builder()
             .streamReadConstraints(StreamReadConstraints.builder()
                     .maxNestingDepth(32).maxStringLength(64 * 1024).maxNumberLength(64).build())
-            .build());
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .build())
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private final JsonSchema onboardingSchema = load("schemas/onboarding-request.schema.json");
     private final JsonSchema mailboxSchema = load("schemas/mailbox-request.schema.json");
 
@@ -57,7 +62,11 @@ public class InboundRequests {
         return new MailboxRequest(json.get("request_id").asText(), json.get("tenant_id").asText(), mailboxes(json));
     }
 
-    /** The original input for the DLQ: redacted JSON, or the (redacted) raw text when it was not JSON. */
+    /**
+     * The original input for the DLQ: the JSON with secrets masked; or, when it was not JSON, the
+     * raw text, unless that text names a secret anywhere: then it is withheld, since a secret in
+     * broken input cannot be masked reliably.
+     */
     public Object redactedOriginal(String raw) {
         if (raw == null) {
             return null;
@@ -65,8 +74,10 @@ public class InboundRequests {
         try {
             return Redaction.redact(mapper.readTree(raw));
         } catch (IOException | RuntimeException notJson) {
-            String text = raw.length() > 4096 ? raw.substring(0, 4096) + "...(truncated)" : raw;
-            return Redaction.redactText(text);
+            if (Redaction.mentionsSecret(raw)) {
+                return "(not JSON; " + raw.length() + " characters withheld because they may hold a secret)";
+            }
+            return raw.length() > 4096 ? raw.substring(0, 4096) + "...(truncated)" : raw;
         }
     }
 
@@ -105,7 +116,35 @@ public class InboundRequests {
             errors.sort(null);
             throw new RejectedInputException(reason, errors);
         }
+        List<String> unfit = new ArrayList<>();
+        checkFits(json, "", unfit);
+        if (!unfit.isEmpty()) {
+            throw new RejectedInputException(reason, unfit);
+        }
         return json;
+    }
+
+    /**
+     * What the schema cannot say: no NUL characters (PostgreSQL refuses them), and lengths as the
+     * ledger counts them (UTF-16 units, where the schema counts code points).
+     */
+    private static void checkFits(JsonNode node, String path, List<String> problems) {
+        if (node.isTextual()) {
+            String text = node.asText();
+            if (text.indexOf('\u0000') >= 0) {
+                problems.add(path + ": contains a NUL character");
+            }
+            int max = path.equals("/azure_tenant") ? 255 : path.startsWith("/mailboxes") || path.equals("/admin_email") ? 320 : 128;
+            if (!path.equals("/client_secret") && !path.equals("/client_id") && text.length() > max) {
+                problems.add(path + ": must be at most " + max + " UTF-16 code units long");
+            }
+        } else if (node.isObject()) {
+            node.fields().forEachRemaining(f -> checkFits(f.getValue(), path + "/" + f.getKey(), problems));
+        } else if (node.isArray()) {
+            for (int i = 0; i < node.size(); i++) {
+                checkFits(node.get(i), path + "/" + i, problems);
+            }
+        }
     }
 
     private static String text(JsonNode json, String field) {

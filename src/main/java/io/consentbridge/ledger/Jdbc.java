@@ -1,5 +1,7 @@
 package io.consentbridge.ledger;
 
+import io.consentbridge.inbound.RejectedInputException;
+
 import javax.sql.DataSource;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -8,6 +10,7 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
+import java.util.List;
 
 /** Transactions and parameter binding on plain JDBC, shared by the ledger and the outbox. */
 final class Jdbc {
@@ -33,6 +36,11 @@ final class Jdbc {
                 throw e;
             }
         } catch (SQLException e) {
+            // Class 22 (data exception: too long, bad character): retrying cannot help.
+            if (e.getSQLState() != null && e.getSQLState().startsWith("22")) {
+                throw new RejectedInputException("does not fit the ledger",
+                        List.of("a value was refused by the ledger database (SQLState " + e.getSQLState() + ")"));
+            }
             throw new LedgerUnavailableException(e);
         }
     }

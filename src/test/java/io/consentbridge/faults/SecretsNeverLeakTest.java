@@ -188,13 +188,10 @@ class SecretsNeverLeakTest {
         assertThat(refused.path("data").path("reason").asText()).isEqualTo("nylas rejected the credential");
         assertThat(refused.path("data").path("original").path("client_secret").asText()).isEqualTo("***");
 
-        // Not JSON: the original is the raw text, with the secret's value masked in place.
-        JsonNode raw = topics.get("dlq").events("request.rejected").stream()
-                .filter(e -> e.path("data").path("original").asText().contains("leak-raw-1")).findFirst()
-                .orElseThrow(() -> new AssertionError("no DLQ event for the non-JSON record"));
-        assertThat(raw.path("data").path("reason").asText()).isEqualTo("not valid JSON");
-        assertThat(raw.path("data").path("original").isTextual()).isTrue();
-        assertThat(raw.path("data").path("original").asText()).contains("\"client_secret\": \"***\"").doesNotContain(RAW_SECRET);
+        // Not JSON and naming a secret: the raw text is withheld, since a secret in broken input cannot be masked reliably.
+        List<JsonNode> raw = topics.get("dlq").events("request.rejected").stream()
+                .filter(e -> e.path("data").path("reason").asText().equals("not valid JSON")).toList();
+        assertThat(raw).isNotEmpty().allSatisfy(e -> assertThat(e.path("data").path("original").asText()).contains("withheld"));
     }
 
     @Test

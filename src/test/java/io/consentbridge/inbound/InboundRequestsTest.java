@@ -47,7 +47,12 @@ class InboundRequestsTest {
         assertThat(json.path("client_secret").asText()).isEqualTo("***");
         assertThat(json.path("nested").path("api_key").asText()).isEqualTo("***");
         assertThat(json.path("tenant_id").asText()).isEqualTo("t");
+        // Broken input that names a secret is withheld whole; other broken input is kept as it came.
         String raw = (String) inbound.redactedOriginal("{\"tenant_id\":\"t\", \"client_secret\" : \"abc\\\"def\", broken");
-        assertThat(raw).doesNotContain("abc").contains("\"client_secret\" : \"***\"");
+        assertThat(raw).doesNotContain("abc").contains("withheld");
+        assertThat(inbound.redactedOriginal("{\"tenant_id\":\"t\", broken")).isEqualTo("{\"tenant_id\":\"t\", broken");
+        // A secret given as a list, an object, or inside a double-encoded JSON string.
+        JsonNode odd = (JsonNode) inbound.redactedOriginal("{\"client_secret\":[\"a\"],\"password\":{\"v\":\"b\"},\"x\":\"{\\\"client_secret\\\":\\\"c\\\"}\"}");
+        assertThat(odd.toString()).doesNotContain("\"a\"", "\"b\"", "\\\"c\\\"");
     }
 }
