@@ -6,15 +6,28 @@ import org.flywaydb.core.Flyway;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
 
 /** The ledger's connection pool, with the schema brought up to date by Flyway migrations. */
 public final class LedgerDatabase {
     /**
-     * H2 made to behave like PostgreSQL, so one set of SQL serves both; and kept open until the
-     * application closes the pool (H2 would otherwise close itself in a JVM shutdown hook while
-     * in-flight work still needs it).
+     * Settings every H2 ledger gets unless its URL sets them: behave like PostgreSQL, so one set of
+     * SQL serves both; stay open until the application closes the pool (H2 would otherwise close
+     * itself in a JVM shutdown hook while in-flight work still needs it); and write each commit to
+     * disk at once (H2 otherwise holds commits up to a second, and a killed process would lose work
+     * whose Kafka offset is already committed).
      */
-    static final String H2_POSTGRES_MODE = ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH;DB_CLOSE_ON_EXIT=FALSE";
+    static final Map<String, String> H2_SETTINGS = new LinkedHashMap<>();
+
+    static {
+        H2_SETTINGS.put("MODE", "PostgreSQL");
+        H2_SETTINGS.put("DATABASE_TO_LOWER", "TRUE");
+        H2_SETTINGS.put("DEFAULT_NULL_ORDERING", "HIGH");
+        H2_SETTINGS.put("DB_CLOSE_ON_EXIT", "FALSE");
+        H2_SETTINGS.put("WRITE_DELAY", "0");
+    }
 
     private LedgerDatabase() {
     }
@@ -35,19 +48,26 @@ public final class LedgerDatabase {
     }
 
     static String jdbcUrl(String url) {
-        if (url.startsWith("jdbc:h2:") && !url.toUpperCase().contains(";MODE=")) {
-            if (url.startsWith("jdbc:h2:file:")) {
-                Path file = Path.of(url.substring("jdbc:h2:file:".length()).split(";")[0]);
-                try {
-                    if (file.getParent() != null) {
-                        Files.createDirectories(file.getParent());
-                    }
-                } catch (Exception ignored) {
-                    // H2 reports a clearer error itself
-                }
-            }
-            return url + H2_POSTGRES_MODE;
+        if (!url.startsWith("jdbc:h2:")) {
+            return url;
         }
-        return url;
+        if (url.startsWith("jdbc:h2:file:")) {
+            Path file = Path.of(url.substring("jdbc:h2:file:".length()).split(";")[0]);
+            try {
+                if (file.getParent() != null) {
+                    Files.createDirectories(file.getParent());
+                }
+            } catch (Exception ignored) {
+                // H2 reports a clearer error itself
+            }
+        }
+        StringBuilder full = new StringBuilder(url);
+        String upper = url.toUpperCase(Locale.ROOT);
+        H2_SETTINGS.forEach((key, value) -> {
+            if (!upper.contains(";" + key + "=")) {
+                full.append(';').append(key).append('=').append(value);
+            }
+        });
+        return full.toString();
     }
 }

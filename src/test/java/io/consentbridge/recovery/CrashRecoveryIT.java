@@ -1,0 +1,340 @@
+package io.consentbridge.recovery;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.consentbridge.kafka.EmbeddedKafkaBroker;
+import io.consentbridge.nylas.NylasStandIn;
+import io.consentbridge.support.BridgeUnderTest;
+import io.consentbridge.support.TopicReader;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ConsumerGroupListing;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+import static io.consentbridge.recovery.RecoveryKit.byEmail;
+import static io.consentbridge.recovery.RecoveryKit.events;
+import static io.consentbridge.recovery.RecoveryKit.grantCalls;
+import static io.consentbridge.recovery.RecoveryKit.grantCallsByEmail;
+import static io.consentbridge.recovery.RecoveryKit.millisSince;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The packaged application killed with SIGKILL in the middle of a 300-mailbox fan-out and started
+ * again on the same ledger and consumer group: every mailbox ends with its grant, and only the calls
+ * that were in flight at the kill reach Nylas twice. Kafka (in this JVM) and the Nylas stand-in
+ * outlive the application.
+ */
+class CrashRecoveryIT {
+    static final Path JAR = Path.of("target", "consent-bridge.jar").toAbsolutePath();
+    static final int MAILBOXES = 300;
+    static final int KILL_AFTER_GRANT_CALLS = 60;
+    /** grants.consumers in application.properties: one record at a time per consumer thread. */
+    static final int GRANT_CONSUMERS = 8;
+    /** outbox.lease in application.properties: rows the killed relay had claimed are sent again after it. */
+    static final Duration OUTBOX_LEASE = Duration.ofSeconds(30);
+    static final String TENANT = "crashco";
+
+    @Test
+    void killedMidFanOutThenRestartedGrantsEveryMailboxOnce() throws Exception {
+        Path work = Files.createTempDirectory("consent-bridge-crash");
+        String id = UUID.randomUUID().toString().substring(0, 8);
+        Map<String, String> topics = Map.of(
+                "ONBOARDING_TOPIC", "onboarding-" + id,
+                "MAILBOX_TOPIC", "mailboxes-" + id,
+                "CONSENT_URL_TOPIC", "consent-urls-" + id,
+                "RESULT_TOPIC", "results-" + id,
+                "DLQ_TOPIC", "dlq-" + id);
+        String grantWorkTopic = "grant-work-" + id;
+        String groupId = "crash-" + id;
+        List<String> mailboxes = RecoveryKit.mailboxes("user", "crashco.example.com", MAILBOXES);
+        System.out.println("Crash recovery work folder (logs run1.log, run2.log; kept when the test fails): " + work);
+
+        try (EmbeddedKafkaBroker kafka = new EmbeddedKafkaBroker(0, work.resolve("kafka"), 3);
+             NylasStandIn nylas = new NylasStandIn(BridgeUnderTest.API_KEY, BridgeUnderTest.CLIENT_ID).start()) {
+            kafka.start();
+            // Slow enough that the fan-out takes several seconds and calls are in flight at the kill.
+            nylas.delay(Duration.ofMillis(30));
+
+            App app = new App(work, kafka.bootstrapServers(), nylas.baseUri(), topics, grantWorkTopic, groupId);
+            Process first = app.start("run1.log");
+            Process[] second = {null};
+            try {
+                run(app, first, second, kafka, nylas, topics, grantWorkTopic, groupId, mailboxes);
+            } finally {
+                first.destroyForcibly();
+                if (second[0] != null) {
+                    second[0].destroyForcibly();
+                    second[0].waitFor(30, TimeUnit.SECONDS);
+                }
+            }
+        }
+        RecoveryKit.deleteTree(work);
+    }
+
+    private static void run(App app, Process first, Process[] restartedProcess, EmbeddedKafkaBroker kafka, NylasStandIn nylas,
+                            Map<String, String> topics, String grantWorkTopic, String groupId, List<String> mailboxes) throws Exception {
+        // Readers only after the start: the application creates its topics (grant-work with 12 partitions).
+        long firstStartMs = app.awaitHealthy(first, "run1.log", Duration.ofMinutes(2));
+        try (TopicReader consentUrls = new TopicReader(kafka.bootstrapServers(), topics.get("CONSENT_URL_TOPIC"));
+             TopicReader results = new TopicReader(kafka.bootstrapServers(), topics.get("RESULT_TOPIC"));
+             TopicReader dlq = new TopicReader(kafka.bootstrapServers(), topics.get("DLQ_TOPIC"));
+             KafkaProducer<String, String> producer = RecoveryKit.producer(kafka.bootstrapServers())) {
+            producer.send(new ProducerRecord<>(topics.get("ONBOARDING_TOPIC"), TENANT,
+                    RecoveryKit.onboarding("req-crash-1", TENANT, mailboxes))).get(60, TimeUnit.SECONDS);
+            JsonNode issued = consentUrls.awaitEvent(e -> TENANT.equals(e.path("subject").asText()), Duration.ofMinutes(1));
+            HttpResponse<String> page = RecoveryKit.consentVia(issued.path("data").path("consent_url").asText());
+            assertThat(page.statusCode()).as("callback page: %s", page.body()).isEqualTo(200);
+            long consented = System.nanoTime();
+
+            // Kill without a graceful stop while the fan-out runs.
+            awaitGrantCalls(nylas, KILL_AFTER_GRANT_CALLS, first, app, Duration.ofMinutes(2));
+            int callsAtKill = grantCalls(nylas).size();
+            long killed = System.nanoTime();
+            first.destroyForcibly();
+            assertThat(first.waitFor(30, TimeUnit.SECONDS)).as("killed").isTrue();
+            // Requests already on the wire are recorded by the stand-in a moment later.
+            Thread.sleep(1000);
+            List<NylasStandIn.RecordedRequest> firstRunCalls = grantCalls(nylas);
+            Set<String> calledInFirstRun = grantCallsByEmail(firstRunCalls).keySet();
+            int eventsBeforeRestart = events(results, "grant.created", TENANT).size();
+
+            Process second = app.start("run2.log");
+            restartedProcess[0] = second;
+            long restarted = System.nanoTime();
+            long secondStartMs = app.awaitHealthy(second, "run2.log", Duration.ofMinutes(2));
+            awaitOrFail(() -> byEmail(results, "grant.created", TENANT).size() >= MAILBOXES, Duration.ofMinutes(3),
+                    () -> missingGrants(mailboxes, results, firstRunCalls, nylas, app) + "; alive " + second.isAlive()
+                            + "\n--- run2.log (tail) ---\n" + app.tail("run2.log", 40));
+            long allGrantedAfterRestartMs = millisSince(restarted);
+            long allGrantedAfterConsentMs = millisSince(consented);
+
+            // Rows the killed relay had leased are re-sent once the lease runs out: wait past it and
+            // until the result topic is quiet, so duplicate events are counted, not missed.
+            awaitQuiet(results, killed, OUTBOX_LEASE.plusSeconds(5));
+
+            // ---- every mailbox has its grant, and nothing failed
+            Map<String, List<JsonNode>> created = byEmail(results, "grant.created", TENANT);
+            assertThat(created.keySet()).containsExactlyInAnyOrderElementsOf(mailboxes);
+            assertThat(events(results, "grant.failed", TENANT)).as("grant.failed events").isEmpty();
+            assertThat(dlq.records()).as("DLQ records").isEmpty();
+            Map<String, String> nylasGrantIds = RecoveryKit.grantIdsByEmail(nylas);
+            for (Map.Entry<String, List<JsonNode>> entry : created.entrySet()) {
+                for (JsonNode event : entry.getValue()) {
+                    assertThat(event.path("data").path("grant_id").asText()).as("grant id of %s", entry.getKey())
+                            .isEqualTo(nylasGrantIds.get(entry.getKey()));
+                    assertThat(event.path("data").path("request_id").asText()).isEqualTo("req-crash-1");
+                }
+            }
+            assertThat(events(results, "consent.granted", TENANT)).as("consent.granted").isNotEmpty();
+            HttpResponse<String> status = RecoveryKit.get(app.managementUri("/onboarding/" + TENANT), App.ADMIN_TOKEN);
+            assertThat(status.statusCode()).isEqualTo(200);
+            JsonNode counts = RecoveryKit.JSON.readTree(status.body()).path("mailboxes");
+            assertThat(counts.path("granted").asLong()).as("ledger: %s", status.body()).isEqualTo(MAILBOXES);
+            assertThat(counts.path("failed").asLong()).as("ledger: %s", status.body()).isZero();
+            assertThat(counts.path("pending").asLong()).as("ledger: %s", status.body()).isZero();
+
+            // ---- only calls in flight at the kill reached Nylas twice
+            List<NylasStandIn.RecordedRequest> allCalls = grantCalls(nylas);
+            Map<String, Integer> callsPerEmail = grantCallsByEmail(allCalls);
+            assertThat(callsPerEmail.keySet()).containsExactlyInAnyOrderElementsOf(mailboxes);
+            Set<String> calledTwice = callsPerEmail.entrySet().stream().filter(e -> e.getValue() > 1)
+                    .map(Map.Entry::getKey).collect(Collectors.toCollection(TreeSet::new));
+            int maxCallsForOneEmail = callsPerEmail.values().stream().mapToInt(Integer::intValue).max().orElse(0);
+
+            // ---- repeated grant.created: the same CloudEvent again (outbox re-send) or a second grant recorded
+            Set<String> sameEventAgain = new TreeSet<>();
+            Set<String> secondGrantEvent = new TreeSet<>();
+            created.forEach((email, list) -> {
+                Set<String> ids = list.stream().map(e -> e.path("id").asText()).collect(Collectors.toSet());
+                if (ids.size() < list.size()) {
+                    sameEventAgain.add(email);
+                }
+                if (ids.size() > 1) {
+                    secondGrantEvent.add(email);
+                }
+            });
+            int createdEvents = created.values().stream().mapToInt(List::size).sum();
+
+            System.out.printf("%nCrash recovery: %d mailboxes, Nylas latency 30 ms, %d grant consumers%n", MAILBOXES, GRANT_CONSUMERS);
+            System.out.printf("  java -jar to health 200: first start %d ms, restart %d ms%n", firstStartMs, secondStartMs);
+            System.out.printf("  grant calls: %d when the kill was decided, %d recorded by the stand-in after the kill, %d in total%n",
+                    callsAtKill, firstRunCalls.size(), allCalls.size());
+            System.out.printf("  grant.created events published before the restart: %d%n", eventsBeforeRestart);
+            System.out.printf("  mailboxes Nylas was called for more than once: %d %s (max calls for one mailbox: %d)%n",
+                    calledTwice.size(), calledTwice, maxCallsForOneEmail);
+            System.out.printf("  grant.created events: %d for %d mailboxes; same event re-sent for %d %s; a second grant event for %d %s%n",
+                    createdEvents, created.size(), sameEventAgain.size(), sameEventAgain, secondGrantEvent.size(), secondGrantEvent);
+            System.out.printf("  restart -> all %d granted: %d ms (consent -> all granted: %d ms)%n",
+                    MAILBOXES, allGrantedAfterRestartMs, allGrantedAfterConsentMs);
+
+            // A mailbox is called twice only if its first call went out before the kill, at most once
+            // per consumer thread (each works on one record at a time).
+            assertThat(calledInFirstRun).as("mailboxes called twice had a call before the kill").containsAll(calledTwice);
+            assertThat(maxCallsForOneEmail).as("calls for one mailbox").isLessThanOrEqualTo(2);
+            assertThat(calledTwice).as("mailboxes called twice (in flight at the kill)").hasSizeLessThanOrEqualTo(GRANT_CONSUMERS);
+            // A second, different grant.created only for a mailbox that Nylas saw twice.
+            assertThat(calledTwice).as("mailboxes with two different grant.created events").containsAll(secondGrantEvent);
+
+            // ---- the JVM system properties reached the placeholders (topics.grant-work, kafka.group-id)
+            assertOverridesApplied(kafka.bootstrapServers(), grantWorkTopic, groupId);
+
+            second.destroy();
+            assertThat(second.waitFor(60, TimeUnit.SECONDS)).as("stopped on SIGTERM").isTrue();
+        }
+    }
+
+    /** Which mailboxes have no grant.created, what Nylas saw for them, and what the ledger says. */
+    private static String missingGrants(List<String> mailboxes, TopicReader results, List<NylasStandIn.RecordedRequest> firstRunCalls,
+                                        NylasStandIn nylas, App app) {
+        Set<String> granted = byEmail(results, "grant.created", TENANT).keySet();
+        Map<String, Integer> before = grantCallsByEmail(firstRunCalls);
+        Map<String, Integer> all = grantCallsByEmail(grantCalls(nylas));
+        String missing = mailboxes.stream().filter(m -> !granted.contains(m))
+                .map(m -> m + " (Nylas calls before the kill " + before.getOrDefault(m, 0) + ", in all " + all.getOrDefault(m, 0) + ")")
+                .collect(Collectors.joining(", "));
+        String ledger;
+        try {
+            ledger = RecoveryKit.get(app.managementUri("/onboarding/" + TENANT), App.ADMIN_TOKEN).body();
+        } catch (Exception e) {
+            ledger = "(" + e + ")";
+        }
+        return "grant.created for " + granted.size() + " of " + mailboxes.size() + " mailboxes; grant calls " + all.values().stream()
+                .mapToInt(Integer::intValue).sum() + "; without a grant: " + missing + "; ledger: " + ledger;
+    }
+
+    private static void assertOverridesApplied(String bootstrap, String grantWorkTopic, String groupId) throws Exception {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+            Set<String> topicNames = admin.listTopics().names().get(30, TimeUnit.SECONDS);
+            assertThat(topicNames).as("-Dtopics.grant-work applied").contains(grantWorkTopic).doesNotContain("consent-bridge-grant-work");
+            Set<String> groups = admin.listConsumerGroups().all().get(30, TimeUnit.SECONDS).stream()
+                    .map(ConsumerGroupListing::groupId).collect(Collectors.toSet());
+            assertThat(groups).as("-Dkafka.group-id applied").contains(groupId).doesNotContain("consent-bridge");
+            assertThat(admin.describeTopics(List.of(grantWorkTopic)).allTopicNames().get(30, TimeUnit.SECONDS)
+                    .get(grantWorkTopic).partitions()).as("grant-work partitions").hasSize(12);
+        }
+    }
+
+    private static void awaitGrantCalls(NylasStandIn nylas, int calls, Process process, App app, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (grantCalls(nylas).size() < calls) {
+            if (!process.isAlive() || System.nanoTime() > deadline) {
+                throw new AssertionError("only " + grantCalls(nylas).size() + " grant calls; alive " + process.isAlive()
+                        + "\n--- run1.log (tail) ---\n" + app.tail("run1.log", 60));
+            }
+            Thread.sleep(5);
+        }
+    }
+
+    /** Waits until {@code since + atLeast} has passed and no record arrived on the reader for 3 s. */
+    private static void awaitQuiet(TopicReader reader, long since, Duration atLeast) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+        int seen = -1;
+        long quietSince = System.nanoTime();
+        while (System.nanoTime() < deadline) {
+            int now = reader.records().size();
+            if (now != seen) {
+                seen = now;
+                quietSince = System.nanoTime();
+            }
+            if (millisSince(since) >= atLeast.toMillis() && millisSince(quietSince) >= 3000) {
+                return;
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    private static void awaitOrFail(java.util.function.BooleanSupplier done, Duration timeout,
+                                    java.util.function.Supplier<String> why) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!done.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(why.get());
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    /** The packaged application as a child process; both runs use the same command, ledger and group. */
+    static final class App {
+        static final String ADMIN_TOKEN = "crash-admin-7c1";
+        private final Path work;
+        private final List<String> command = new ArrayList<>();
+        private final Map<String, String> env;
+        private final int managementPort;
+
+        App(Path work, String brokers, String nylasUri, Map<String, String> topics, String grantWorkTopic, String groupId) {
+            this.work = work;
+            int httpPort = RecoveryKit.freePort();
+            this.managementPort = RecoveryKit.freePort();
+            command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+            // Settings without an environment variable: JVM system properties override application.properties.
+            command.add("-Dtopics.grant-work=" + grantWorkTopic);
+            command.add("-Dkafka.group-id=" + groupId);
+            command.add("-jar");
+            command.add(JAR.toString());
+            env = new java.util.HashMap<>(topics);
+            env.put("KAFKA_BROKERS", brokers);
+            env.put("NYLAS_API_URI", nylasUri);
+            env.put("NYLAS_API_KEY", BridgeUnderTest.API_KEY);
+            env.put("NYLAS_CLIENT_ID", BridgeUnderTest.CLIENT_ID);
+            env.put("DB_URL", "jdbc:h2:file:" + work.resolve("ledger").toAbsolutePath());
+            env.put("HTTP_PORT", String.valueOf(httpPort));
+            env.put("MANAGEMENT_PORT", String.valueOf(managementPort));
+            env.put("CONSENT_REDIRECT_URI", "http://localhost:" + httpPort + "/nylas/admin-consent/callback");
+            env.put("ADMIN_TOKEN", ADMIN_TOKEN);
+        }
+
+        Process start(String logName) throws IOException {
+            assertThat(JAR).as("built jar (mvn verify builds it before the ITs)").exists();
+            ProcessBuilder builder = new ProcessBuilder(command).directory(work.toFile())
+                    .redirectErrorStream(true).redirectOutput(work.resolve(logName).toFile());
+            builder.environment().keySet().removeIf(k -> k.equals("DEMO_MODE") || k.equals("ROUTES_DIR") || k.startsWith("DB_")
+                    || k.equals("CONSENT_TTL") || k.equals("NYLAS_MAX_RPS"));
+            builder.environment().putAll(env);
+            return builder.start();
+        }
+
+        /** Milliseconds from now until /observe/health answers 200. */
+        long awaitHealthy(Process process, String logName, Duration timeout) throws Exception {
+            long started = System.nanoTime();
+            long deadline = started + timeout.toNanos();
+            URI health = managementUri("/observe/health");
+            while (RecoveryKit.status(health) != 200) {
+                if (!process.isAlive() || System.nanoTime() > deadline) {
+                    throw new AssertionError("no health 200; alive " + process.isAlive() + "\n--- " + logName + " ---\n" + tail(logName, 80));
+                }
+                Thread.sleep(200);
+            }
+            return millisSince(started);
+        }
+
+        URI managementUri(String path) {
+            return URI.create("http://localhost:" + managementPort + path);
+        }
+
+        String tail(String logName, int lines) {
+            try {
+                List<String> all = Files.readAllLines(work.resolve(logName));
+                return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+            } catch (IOException e) {
+                return "(no log: " + e.getMessage() + ")";
+            }
+        }
+    }
+}
