@@ -1,12 +1,10 @@
 package io.consentbridge.recovery;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.consentbridge.ConsentBridge;
 import io.consentbridge.kafka.EmbeddedKafkaBroker;
 import io.consentbridge.nylas.NylasStandIn;
 import io.consentbridge.support.BridgeUnderTest;
 import io.consentbridge.support.TopicReader;
-import org.apache.camel.main.Main;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.AfterEach;
@@ -18,10 +16,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 import static io.consentbridge.recovery.RecoveryKit.byEmail;
@@ -64,10 +60,9 @@ class BrokerOutageTest {
         cleanup.add(nylas);
         nylas.delay(Duration.ofMillis(50));
 
-        InProcessBridge bridge = new InProcessBridge(nylas, bootstrap)
+        BridgeUnderTest bridge = new BridgeUnderTest(nylas, bootstrap)
                 // A low cap stretches the 40 grants over about 10 s, so the outage falls in the middle of the run.
                 .with("nylas.max-requests-per-second", "4");
-        cleanup.add(() -> RecoveryKit.deleteTree(bridge.ledgerDir));
         cleanup.add(bridge);
         bridge.start();
 
@@ -191,83 +186,6 @@ class BrokerOutageTest {
                 throw new AssertionError("timed out after " + timeout.toSeconds() + " s waiting for: " + what.get());
             }
             Thread.sleep(200);
-        }
-    }
-
-    /**
-     * The application in this JVM, as BridgeUnderTest starts it, but on a broker of the test's own
-     * (BridgeUnderTest would also start SharedKafka, and its producer and readers use that one).
-     */
-    static final class InProcessBridge implements AutoCloseable {
-        final Map<String, String> settings = new HashMap<>();
-        final int managementPort = RecoveryKit.freePort();
-        final Path ledgerDir;
-        private Main main;
-        private Thread runner;
-
-        InProcessBridge(NylasStandIn nylas, String bootstrap) {
-            int httpPort = RecoveryKit.freePort();
-            String id = UUID.randomUUID().toString().substring(0, 8);
-            settings.put("camel.component.kafka.brokers", bootstrap);
-            settings.put("topics.onboarding", "onboarding-" + id);
-            settings.put("topics.mailboxes", "mailboxes-" + id);
-            settings.put("topics.consent-urls", "consent-urls-" + id);
-            settings.put("topics.results", "results-" + id);
-            settings.put("topics.dlq", "dlq-" + id);
-            settings.put("topics.grant-work", "grant-work-" + id);
-            settings.put("kafka.group-id", "outage-" + id);
-            try {
-                ledgerDir = Files.createTempDirectory("consent-bridge-outage");
-            } catch (java.io.IOException e) {
-                throw new IllegalStateException(e);
-            }
-            settings.put("ledger.url", "jdbc:h2:file:" + ledgerDir.resolve("ledger").toAbsolutePath());
-            settings.put("nylas.api-uri", nylas.baseUri());
-            settings.put("nylas.api-key", BridgeUnderTest.API_KEY);
-            settings.put("nylas.client-id", BridgeUnderTest.CLIENT_ID);
-            settings.put("admin.token", BridgeUnderTest.ADMIN_TOKEN);
-            settings.put("nylas.retry.initial-delay-ms", "50");
-            settings.put("nylas.retry.max-delay-ms", "500");
-            settings.put("outbox.poll-interval-ms", "50");
-            settings.put("camel.server.port", String.valueOf(httpPort));
-            settings.put("camel.management.port", String.valueOf(managementPort));
-            settings.put("consent.redirect-uri", "http://localhost:" + httpPort + "/nylas/admin-consent/callback");
-        }
-
-        InProcessBridge with(String key, String value) {
-            settings.put(key, value);
-            return this;
-        }
-
-        void start() throws InterruptedException {
-            main = ConsentBridge.create(settings);
-            runner = new Thread(() -> {
-                try {
-                    main.run();
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            }, "outage-bridge-main");
-            runner.setDaemon(true);
-            runner.start();
-            awaitUntil(() -> RecoveryKit.status(managementUri("/observe/health")) == 200, Duration.ofMinutes(1), "the bridge to start");
-        }
-
-        String topic(String name) {
-            return settings.get("topics." + name);
-        }
-
-        URI managementUri(String path) {
-            return URI.create("http://localhost:" + managementPort + path);
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            if (main != null) {
-                main.completed();
-                runner.join(60000);
-                main = null;
-            }
         }
     }
 }

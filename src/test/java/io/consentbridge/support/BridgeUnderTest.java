@@ -41,6 +41,7 @@ public final class BridgeUnderTest implements AutoCloseable {
     private Main main;
     private Thread runner;
     private KafkaProducer<String, String> producer;
+    private final String bootstrap;
 
     public BridgeUnderTest() {
         this(new NylasStandIn(API_KEY, CLIENT_ID).start(), null, null);
@@ -50,7 +51,17 @@ public final class BridgeUnderTest implements AutoCloseable {
      * @param shared settings of another instance to share topics, group and database with (null: new ones)
      */
     public BridgeUnderTest(NylasStandIn nylas, Map<String, String> shared, String dbUrl) {
+        this(nylas, shared, dbUrl, SharedKafka.bootstrapServers());
+    }
+
+    /** An instance on a Kafka broker of the test's own (one it can stop), instead of the shared one. */
+    public BridgeUnderTest(NylasStandIn nylas, String bootstrapServers) {
+        this(nylas, null, null, bootstrapServers);
+    }
+
+    private BridgeUnderTest(NylasStandIn nylas, Map<String, String> shared, String dbUrl, String bootstrapServers) {
         this.nylas = nylas;
+        this.bootstrap = bootstrapServers;
         this.httpPort = freePort();
         this.managementPort = freePort();
         String id = UUID.randomUUID().toString().substring(0, 8);
@@ -73,7 +84,7 @@ public final class BridgeUnderTest implements AutoCloseable {
             settings.put("outbox.poll-interval-ms", "50");
             settings.put("consent.expiry-check-interval-ms", "500");
         }
-        settings.put("camel.component.kafka.brokers", SharedKafka.bootstrapServers());
+        settings.put("camel.component.kafka.brokers", bootstrap);
         settings.put("nylas.api-uri", nylas.baseUri());
         settings.put("camel.server.port", String.valueOf(httpPort));
         settings.put("camel.management.port", String.valueOf(managementPort));
@@ -118,13 +129,13 @@ public final class BridgeUnderTest implements AutoCloseable {
     }
 
     public TopicReader reader(String name) {
-        return new TopicReader(SharedKafka.bootstrapServers(), topic(name));
+        return new TopicReader(bootstrap, topic(name));
     }
 
     public void send(String topicName, String key, String value) {
         if (producer == null) {
             producer = new KafkaProducer<>(Map.of(
-                    ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, SharedKafka.bootstrapServers(),
+                    ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
                     ProducerConfig.ACKS_CONFIG, "all",
                     ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
                     ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class));
