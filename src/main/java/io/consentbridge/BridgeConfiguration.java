@@ -61,6 +61,8 @@ public class BridgeConfiguration implements CamelConfiguration {
     String ledgerPassword;
     @PropertyInject("ledger.pool-size")
     int ledgerPoolSize;
+    @PropertyInject(value = "ledger.callback-pool-size", defaultValue = "4")
+    int callbackPoolSize;
     @PropertyInject("topics.onboarding")
     String onboardingTopic;
     @PropertyInject("topics.mailboxes")
@@ -85,17 +87,27 @@ public class BridgeConfiguration implements CamelConfiguration {
         Clock clock = Clock.systemUTC();
 
         HikariDataSource dataSource = LedgerDatabase.open(ledgerUrl, blankToNull(ledgerUser), blankToNull(ledgerPassword), ledgerPoolSize);
+        // Callbacks come from the internet: a flood of them (valid-looking states included) waits
+        // on its own few connections, never on the consumers' pool or the health check's.
+        HikariDataSource callbackDataSource = LedgerDatabase.openExtra("ledger-callbacks", ledgerUrl,
+                blankToNull(ledgerUser), blankToNull(ledgerPassword), callbackPoolSize);
+        HikariDataSource healthDataSource = LedgerDatabase.openExtra("ledger-health", ledgerUrl,
+                blankToNull(ledgerUser), blankToNull(ledgerPassword), 1);
         // Closed after the routes have stopped, so in-flight work can still record its outcome.
         context.addService(new ServiceSupport() {
             @Override
             protected void doStop() {
+                healthDataSource.close();
+                callbackDataSource.close();
                 dataSource.close();
             }
         }, true, false);
         EventEnvelope events = new EventEnvelope(mapper, clock);
         ConsentLinks links = new ConsentLinks(nylasApiUri, nylasClientId, redirectUri);
-        ConsentLedger ledger = new ConsentLedger(dataSource, clock, Duration.parse(consentTtl), links, events, mapper,
-                new ConsentLedger.Topics(consentUrlTopic, resultTopic, grantWorkTopic, grantPartitions));
+        ConsentLedger.Topics topics = new ConsentLedger.Topics(consentUrlTopic, resultTopic, grantWorkTopic, grantPartitions);
+        ConsentLedger ledger = new ConsentLedger(dataSource, clock, Duration.parse(consentTtl), links, events, mapper, topics);
+        ConsentLedger callbackLedger = new ConsentLedger(callbackDataSource, clock, Duration.parse(consentTtl), links, events, mapper, topics);
+        ConsentLedger healthLedger = new ConsentLedger(healthDataSource, clock, Duration.parse(consentTtl), links, events, mapper, topics);
         NylasRateGovernor rate = new NylasRateGovernor(nylasMaxRps);
 
         registry.bind("ledgerDataSource", dataSource);
@@ -103,17 +115,17 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("outbox", new Outbox(dataSource, clock, UUID.randomUUID().toString(), Duration.parse(outboxLease)));
         InboundRequests inbound = new InboundRequests();
         registry.bind("inboundRequests", inbound);
-        registry.bind("deadLetters", new DeadLetters(events, inbound));
+        registry.bind("deadLetters", new DeadLetters(events, inbound, mapper));
         registry.bind("kafkaOffsets", new KafkaOffsets());
         registry.bind("nylasCalls", new NylasCalls(mapper));
         registry.bind("nylasAnswers", new NylasAnswers(mapper, rate, Duration.parse(maxRetryAfter)));
         registry.bind("nylasRate", rate);
         registry.bind("nylasHttpClient", new NylasHttpClientConfigurer(nylasApiKey));
-        registry.bind("consentCallback", new ConsentCallback(ledger));
+        registry.bind("consentCallback", new ConsentCallback(callbackLedger));
         registry.bind("callbackPages", new CallbackPages());
         registry.bind("jsonMapper", mapper);
 
-        HealthCheckRegistry.get(context).register(new LedgerHealthCheck(ledger));
+        HealthCheckRegistry.get(context).register(new LedgerHealthCheck(healthLedger));
         TopicSetup.ensure(brokers, List.of(onboardingTopic, mailboxTopic, consentUrlTopic, resultTopic, dlqTopic),
                 grantWorkTopic, grantPartitions);
 

@@ -28,6 +28,11 @@ public final class ConsentBridge {
     public static void main(String[] args) throws Exception {
         Map<String, String> overrides = new java.util.LinkedHashMap<>(Settings.fromEnvironment(System.getenv()));
         boolean demo = Arrays.asList(args).contains("--demo") || "true".equalsIgnoreCase(System.getenv("DEMO_MODE"));
+        String demoConflict = demoConflict(demo, overrides);
+        if (demoConflict != null) {
+            System.err.println("consent-bridge: cannot start: " + demoConflict);
+            System.exit(2);
+        }
         if (demo) {
             startDemoNylas(overrides);
             args = Arrays.stream(args).filter(a -> !a.equals("--demo")).toArray(String[]::new);
@@ -56,6 +61,33 @@ public final class ConsentBridge {
                 nylas.baseUri());
     }
 
+    /**
+     * Demo mode logs each consent link (whose state is a one-time secret), so it must never run
+     * against a real Nylas application: with real Nylas settings next to it, or with
+     * {@code demo.enabled} set by hand instead of by {@code --demo}, the bundle refuses to start.
+     */
+    static String demoConflict(boolean demo, Map<String, String> overrides) {
+        if (demo) {
+            List<String> real = new ArrayList<>();
+            Settings.ENVIRONMENT.forEach((variable, key) -> {
+                if (key.startsWith("nylas.") && overrides.containsKey(key)) {
+                    real.add(variable);
+                }
+            });
+            if (!real.isEmpty()) {
+                real.sort(null);
+                return "demo mode simulates Nylas and logs consent links, but " + String.join(", ", real)
+                        + (real.size() == 1 ? " is" : " are") + " set for a real Nylas application; unset "
+                        + (real.size() == 1 ? "it" : "them") + " for the demo, or run without --demo / DEMO_MODE";
+            }
+            return null;
+        }
+        if ("true".equalsIgnoreCase(Settings.effective("demo.enabled", overrides))) {
+            return "demo.enabled is set, but only --demo (or DEMO_MODE=true) may turn demo mode on; remove it from the configuration";
+        }
+        return null;
+    }
+
     /** The required settings that are unset, by their environment variable names. */
     static List<String> missingRequired(Map<String, String> overrides) {
         List<String> missing = new ArrayList<>();
@@ -79,6 +111,18 @@ public final class ConsentBridge {
         main.setDefaultPropertyPlaceholderLocation(Settings.LOCATIONS);
         Properties override = new Properties();
         override.putAll(overrides);
+        // A password written inside DB_URL moves to ledger.password, so the URL (which Camel Main's
+        // startup summary and the pool's messages print) holds none.
+        String ledgerUrl = Settings.effective("ledger.url", overrides);
+        if (ledgerUrl != null) {
+            LedgerUrl split = LedgerUrl.split(ledgerUrl);
+            if (split.password() != null) {
+                override.put("ledger.url", split.url());
+                if (Settings.effective("ledger.password", overrides) == null) {
+                    override.put("ledger.password", split.password());
+                }
+            }
+        }
         String routesDir = Settings.effective("routes.dir", overrides);
         if (routesDir != null) {
             override.put("camel.main.routes-include-pattern", "file:" + Path.of(routesDir).toAbsolutePath() + "/*.camel.yaml");

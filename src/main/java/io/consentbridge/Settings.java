@@ -24,6 +24,8 @@ public final class Settings {
             Map.entry("CONSENT_REDIRECT_URI", "consent.redirect-uri"),
             Map.entry("HTTP_PORT", "camel.server.port"),
             Map.entry("MANAGEMENT_PORT", "camel.management.port"),
+            // Not in the contract's table: the management port's interface (default loopback only).
+            Map.entry("MANAGEMENT_HOST", "camel.management.host"),
             Map.entry("ADMIN_TOKEN", "admin.token"),
             Map.entry("CONSENT_TTL", "consent.ttl"),
             Map.entry("DB_URL", "ledger.url"),

@@ -2,9 +2,11 @@ package io.consentbridge.consent;
 
 import io.consentbridge.ledger.ConsentLedger;
 import org.apache.camel.Exchange;
-import org.apache.camel.Message;
 
-import java.util.List;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * Reads the redirect that Nylas sends the admin's browser back with (reference §2, U1: parsed
@@ -21,11 +23,13 @@ public class ConsentCallback {
     }
 
     public CallbackOutcome handle(Exchange exchange) {
-        Message in = exchange.getMessage();
-        String state = param(in, "state");
-        String error = param(in, "error");
-        String description = param(in, "error_description");
-        String consent = param(in, "admin_consent");
+        // The query string only (contract §3): platform-http also maps request headers to message
+        // headers, and a request header "state" or "error" must not stand in for the URL's.
+        Map<String, String> query = query(exchange.getMessage().getHeader(Exchange.HTTP_RAW_QUERY, String.class));
+        String state = query.get("state");
+        String error = query.get("error");
+        String description = query.get("error_description");
+        String consent = query.get("admin_consent");
         exchange.setProperty("callbackError", error);
         exchange.setProperty("callbackErrorDescription", description);
         if (error != null && !error.isBlank()) {
@@ -37,15 +41,32 @@ public class ConsentCallback {
         return CallbackOutcome.invalid();
     }
 
-    private static String param(Message in, String name) {
-        Object value = in.getHeader(name);
-        if (value instanceof List<?> list) {
-            value = list.isEmpty() ? null : list.get(0);
+    /** The first value of each parameter of a raw query string, decoded, each cut to {@link #MAX_PARAM}. */
+    static Map<String, String> query(String raw) {
+        Map<String, String> params = new HashMap<>();
+        if (raw == null || raw.isEmpty()) {
+            return params;
         }
-        if (value == null) {
+        for (String pair : raw.split("&")) {
+            int eq = pair.indexOf('=');
+            String name = decode(eq < 0 ? pair : pair.substring(0, eq));
+            if (name == null || params.containsKey(name)) {
+                continue;
+            }
+            String value = eq < 0 ? "" : decode(pair.substring(eq + 1));
+            if (value != null) {
+                params.put(name, value.length() > MAX_PARAM ? value.substring(0, MAX_PARAM) : value);
+            }
+        }
+        return params;
+    }
+
+    /** Percent- and plus-decoding; null for a malformed escape (the parameter is then ignored). */
+    private static String decode(String text) {
+        try {
+            return URLDecoder.decode(text, StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException malformed) {
             return null;
         }
-        String text = value.toString();
-        return text.length() > MAX_PARAM ? text.substring(0, MAX_PARAM) : text;
     }
 }

@@ -35,6 +35,23 @@ public class ConsentLinks {
         return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
     }
 
+    /**
+     * True when {@code state} has the shape of a state this bundle hands out (43 URL-safe
+     * characters). Anything else is refused without a ledger lookup.
+     */
+    public static boolean isWellFormed(String state) {
+        if (state == null || state.length() != 43) {
+            return false;
+        }
+        for (int i = 0; i < state.length(); i++) {
+            char c = state.charAt(i);
+            if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     public static String hash(String state) {
         try {
             byte[] digest = MessageDigest.getInstance("SHA-256").digest(state.getBytes(StandardCharsets.UTF_8));

@@ -9,6 +9,9 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.networknt.schema.ExecutionContext;
+import com.networknt.schema.Format;
+import com.networknt.schema.JsonMetaSchema;
 import com.networknt.schema.JsonSchema;
 import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SchemaValidatorsConfig;
@@ -36,6 +39,8 @@ public class InboundRequests {
     public static final String TENANT_ID = "tenantId";
     public static final String REQUEST_ID = "requestId";
 
+    /** request_id and tenant_id (contract §2, the ledger's columns). */
+    static final int MAX_ID_CHARS = 128;
     /** Kafka's default record limit is 1 MB; a larger value is refused before parsing. */
     static final int MAX_RECORD_CHARS = 2 * 1024 * 1024;
 
@@ -51,15 +56,17 @@ public class InboundRequests {
 
     public OnboardingRequest parseOnboarding(String raw, Exchange exchange) {
         JsonNode json = validated(raw, onboardingSchema, "invalid onboarding request", exchange);
+        Mailboxes mailboxes = mailboxes(json);
         return new OnboardingRequest(
                 json.get("request_id").asText(), json.get("tenant_id").asText(),
                 text(json, "azure_tenant"), text(json, "client_id"), text(json, "client_secret"),
-                text(json, "admin_email"), mailboxes(json));
+                text(json, "admin_email"), mailboxes.valid(), mailboxes.invalid());
     }
 
     public MailboxRequest parseMailboxes(String raw, Exchange exchange) {
         JsonNode json = validated(raw, mailboxSchema, "invalid mailbox request", exchange);
-        return new MailboxRequest(json.get("request_id").asText(), json.get("tenant_id").asText(), mailboxes(json));
+        Mailboxes mailboxes = mailboxes(json);
+        return new MailboxRequest(json.get("request_id").asText(), json.get("tenant_id").asText(), mailboxes.valid(), mailboxes.invalid());
     }
 
     /**
@@ -77,7 +84,8 @@ public class InboundRequests {
             if (Redaction.mentionsSecret(raw)) {
                 return "(not JSON; " + raw.length() + " characters withheld because they may hold a secret)";
             }
-            return raw.length() > 4096 ? raw.substring(0, 4096) + "...(truncated)" : raw;
+            // The DLQ event cuts it to fit the event bound, and says so.
+            return raw;
         }
     }
 
@@ -102,10 +110,11 @@ public class InboundRequests {
         }
         if (json != null && json.isObject()) {
             // Known ids go on the exchange early, so even a rejection can be keyed by tenant.
-            if (json.path("tenant_id").isTextual()) {
+            // Only values that could be ids: an over-long one would become an over-long record key.
+            if (json.path("tenant_id").isTextual() && json.get("tenant_id").asText().length() <= MAX_ID_CHARS) {
                 exchange.setProperty(TENANT_ID, json.get("tenant_id").asText());
             }
-            if (json.path("request_id").isTextual()) {
+            if (json.path("request_id").isTextual() && json.get("request_id").asText().length() <= MAX_ID_CHARS) {
                 exchange.setProperty(REQUEST_ID, json.get("request_id").asText());
             }
         }
@@ -131,7 +140,8 @@ public class InboundRequests {
     private static void checkFits(JsonNode node, String path, List<String> problems) {
         if (node.isTextual()) {
             String text = node.asText();
-            if (text.indexOf('\u0000') >= 0) {
+            // A mailbox string with a NUL is no address: it gets its own grant.failed, never stored.
+            if (text.indexOf('\u0000') >= 0 && !path.startsWith("/mailboxes/")) {
                 problems.add(path + ": contains a NUL character");
             }
             int max = path.equals("/azure_tenant") ? 255 : path.startsWith("/mailboxes") || path.equals("/admin_email") ? 320 : 128;
@@ -152,12 +162,50 @@ public class InboundRequests {
         return value == null || value.isNull() ? null : value.asText();
     }
 
-    /** Mailboxes trimmed, lower-cased (Microsoft 365 addresses are case-insensitive) and de-duplicated. */
-    private static List<String> mailboxes(JsonNode json) {
-        Set<String> unique = new LinkedHashSet<>();
-        json.path("mailboxes").forEach(m -> unique.add(m.asText().trim().toLowerCase(Locale.ROOT)));
-        return List.copyOf(unique);
+    /** The request's mailboxes, split into valid addresses and strings that are not addresses. */
+    record Mailboxes(List<String> valid, List<InvalidMailbox> invalid) {
     }
+
+    /**
+     * Valid addresses trimmed, lower-cased (Microsoft 365 addresses are case-insensitive) and
+     * de-duplicated; a string that is no address is kept as given, with the reason, once per
+     * distinct string: it gets its own {@code grant.failed} and does not hold up the others.
+     */
+    private static Mailboxes mailboxes(JsonNode json) {
+        Set<String> valid = new LinkedHashSet<>();
+        Set<String> seenInvalid = new java.util.HashSet<>();
+        List<InvalidMailbox> invalid = new ArrayList<>();
+        for (JsonNode item : json.path("mailboxes")) {
+            String given = item.asText();
+            String address = given.trim().toLowerCase(Locale.ROOT);
+            String problem = MailboxAddress.problem(address);
+            if (problem == null) {
+                valid.add(address);
+            } else if (seenInvalid.add(address)) {
+                invalid.add(new InvalidMailbox(given, "not a valid e-mail address: " + problem));
+            }
+        }
+        return new Mailboxes(List.copyOf(valid), List.copyOf(invalid));
+    }
+
+    /**
+     * {@code format: email} judged by {@link MailboxAddress}: the validator's own check refuses
+     * top-level domains it does not list (such as {@code .example}) and is slow on long values.
+     */
+    private static final Format EMAIL = new Format() {
+        @Override
+        public String getName() {
+            return "email";
+        }
+
+        @Override
+        public boolean matches(ExecutionContext context, String value) {
+            return MailboxAddress.isValid(value);
+        }
+    };
+    private static final JsonSchemaFactory SCHEMAS = JsonSchemaFactory.builder(JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012))
+            .metaSchema(JsonMetaSchema.builder(JsonMetaSchema.getV202012()).format(EMAIL).build())
+            .build();
 
     private static JsonSchema load(String resource) {
         SchemaValidatorsConfig config = SchemaValidatorsConfig.builder().formatAssertionsEnabled(true).build();
@@ -166,7 +214,7 @@ public class InboundRequests {
                 throw new IllegalStateException("schema not on the class path: " + resource);
             }
             String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            return JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012).getSchema(text, config);
+            return SCHEMAS.getSchema(text, config);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.TextNode;
 import java.util.Iterator;
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** Keeps secrets out of rejected input before it is published to the DLQ or logged. */
@@ -15,12 +16,17 @@ public final class Redaction {
     public static final String MASK = "***";
     private static final Pattern SECRET_WORD = Pattern.compile("(?i)(secret|password|passwd|api[_-]?key|token)");
     /**
-     * A secret-named key, quoted or not, then ':' or '=', then its value: double-quoted,
-     * single-quoted or bare. Possessive quantifiers: linear time, no recursion on long values.
+     * What follows a secret-named key up to its value: a closing quote (maybe
+     * escaped, as in JSON inside a JSON string), ':' or '=', then the value: double-quoted (maybe
+     * escaped), single-quoted or bare. Used with {@code lookingAt} from the end of each secret
+     * word, so the key is never scanned twice; possessive quantifiers never backtrack.
      */
-    private static final Pattern SECRET_PAIR = Pattern.compile(
-            "(?i)([\"']?[\\w.-]*+(?:secret|password|passwd|api[_-]?key|token)[\\w.-]*+[\"']?\\s*+[:=]\\s*+)"
-                    + "(?:\"[^\"\\\\]*+(?:\\\\.[^\"\\\\]*+)*+\"?|'[^'\\\\]*+(?:\\\\.[^'\\\\]*+)*+'?|[^,}&\\s]*+)");
+    private static final Pattern SECRET_VALUE = Pattern.compile(
+            "(?:\\\\?[\"'])?\\s*+[:=]\\s*+"
+                    + "(\\\\\"(?:[^\\\\]|\\\\[^\"])*+(?:\\\\\")?"
+                    + "|\"[^\"\\\\]*+(?:\\\\.[^\"\\\\]*+)*+\"?"
+                    + "|'[^'\\\\]*+(?:\\\\.[^'\\\\]*+)*+'?"
+                    + "|[^,}&\\s]*+)");
 
     private Redaction() {
     }
@@ -47,9 +53,43 @@ public final class Redaction {
         return copy;
     }
 
-    /** Masks secret values in free text (such as an error message) in place. */
+    /**
+     * Masks secret values in free text (an error message, a proxy's error page): every value that
+     * follows a secret-named key, in JSON, form or {@code key=value} style, becomes {@code "***"}.
+     * Linear time: each secret word is found once, and its value is matched from there.
+     */
     public static String redactText(String raw) {
-        return SECRET_PAIR.matcher(raw).replaceAll("$1\"" + MASK + "\"");
+        if (raw == null) {
+            return null;
+        }
+        Matcher word = SECRET_WORD.matcher(raw);
+        Matcher value = SECRET_VALUE.matcher(raw);
+        StringBuilder out = null;
+        int copied = 0;
+        int from = 0;
+        while (from < raw.length() && word.find(from)) {
+            // The rest of the key: every secret word inside one key ends here, so it is scanned once.
+            int keyEnd = word.end();
+            while (keyEnd < raw.length() && isKeyChar(raw.charAt(keyEnd))) {
+                keyEnd++;
+            }
+            value.region(keyEnd, raw.length());
+            if (value.lookingAt() && value.start(1) >= copied) {
+                if (out == null) {
+                    out = new StringBuilder(raw.length());
+                }
+                out.append(raw, copied, value.start(1)).append('"').append(MASK).append('"');
+                copied = value.end(1);
+                from = Math.max(value.end(), keyEnd);
+            } else {
+                from = Math.max(keyEnd, word.end());
+            }
+        }
+        return out == null ? raw : out.append(raw, copied, raw.length()).toString();
+    }
+
+    private static boolean isKeyChar(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
     }
 
     private static void mask(JsonNode node) {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.consentbridge.consent.CallbackOutcome;
 import io.consentbridge.consent.ConsentLinks;
 import io.consentbridge.events.EventEnvelope;
+import io.consentbridge.inbound.InvalidMailbox;
 import io.consentbridge.inbound.MailboxRequest;
 import io.consentbridge.inbound.OnboardingRequest;
 import io.consentbridge.inbound.RejectedInputException;
@@ -100,6 +101,8 @@ public class ConsentLedger {
                         request.requestId(), request.azureTenant(), now, request.tenantId());
             }
             addMailboxes(c, request.tenantId(), request.requestId(), request.mailboxes(), "waiting", now);
+            // No credential yet: the invalid strings are answered now, whatever happens to the rest.
+            announceInvalid(c, request.tenantId(), request.requestId(), null, request.invalidMailboxes());
             return Admission.NEW;
         });
     }
@@ -154,7 +157,7 @@ public class ConsentLedger {
      * a grant for every waiting mailbox) or denied; anything else is {@link CallbackOutcome#invalid}.
      */
     public CallbackOutcome useState(String state, boolean consented, String error, String errorDescription) {
-        if (state == null || state.isEmpty() || state.length() > ConsentLinks.MAX_STATE_LENGTH) {
+        if (!ConsentLinks.isWellFormed(state)) {
             return CallbackOutcome.invalid();
         }
         String hash = ConsentLinks.hash(state);
@@ -223,6 +226,7 @@ public class ConsentLedger {
             Jdbc.update(c, "insert into inbound_request (request_id, tenant_id, kind, received_at) values (?, ?, 'mailboxes', ?)",
                     request.requestId(), request.tenantId(), now);
             addMailboxes(c, request.tenantId(), request.requestId(), request.mailboxes(), "waiting", now);
+            announceInvalid(c, request.tenantId(), request.requestId(), credentialId, request.invalidMailboxes());
             // A mailbox whose grant failed earlier is tried again when asked for again.
             try (PreparedStatement s = c.prepareStatement("update mailbox set grant_state = 'waiting', request_id = ?, updated_at = ?"
                     + " where tenant_id = ? and email = ? and grant_state = 'failed'")) {
@@ -240,12 +244,23 @@ public class ConsentLedger {
         });
     }
 
-    /** False when the mailbox already has its grant: a redelivered work item then costs no Nylas call. */
+    /**
+     * True only for work the ledger itself queued: the mailbox is queued for a grant, its tenant has
+     * consented, and the record names the tenant's own credential. A redelivered record for a
+     * mailbox that has its outcome costs no Nylas call, and a record that was never queued (written
+     * to the internal topic by anyone else) makes no grant.
+     */
     public boolean needsGrant(GrantWork work) {
+        if (work == null || work.tenantId() == null || work.email() == null || work.credentialId() == null) {
+            return false;
+        }
         return jdbc.inTransaction(c -> {
-            try (PreparedStatement s = Jdbc.prepare(c, "select grant_state from mailbox where tenant_id = ? and email = ?", work.tenantId(), work.email());
+            try (PreparedStatement s = Jdbc.prepare(c, "select m.grant_state, t.consent_status, t.credential_id from mailbox m"
+                            + " join tenant t on t.tenant_id = m.tenant_id where m.tenant_id = ? and m.email = ?",
+                    work.tenantId(), work.email());
                  ResultSet rs = s.executeQuery()) {
-                return rs.next() && !"granted".equals(rs.getString(1));
+                return rs.next() && "queued".equals(rs.getString(1)) && "granted".equals(rs.getString(2))
+                        && work.credentialId().equals(rs.getString(3));
             }
         });
     }
@@ -255,11 +270,14 @@ public class ConsentLedger {
             Instant now = Instant.now(clock);
             String grantId = grant.path("id").asText(null);
             String grantStatus = grant.path("grant_status").asText(null);
+            if (grantId == null || grantId.isBlank()) {
+                throw new LedgerDataException("Nylas answered without a grant id");
+            }
             // Once per mailbox: a work record handled twice (a relay lease that ran out) announces nothing new.
             int updated = Jdbc.update(c, "update mailbox set grant_state = 'granted', grant_id = ?, nylas_grant_status = ?, error_type = null,"
                             + " error_message = null, http_status = null, nylas_request_id = ?, updated_at = ?"
                             + " where tenant_id = ? and email = ? and grant_state <> 'granted'",
-                    grantId, grantStatus, nylasRequestId, now, work.tenantId(), work.email());
+                    grantId, grantStatus, truncate(nylasRequestId, 128), now, work.tenantId(), work.email());
             if (updated == 0) {
                 return null;
             }
@@ -279,7 +297,7 @@ public class ConsentLedger {
         jdbc.inTransaction(c -> {
             Jdbc.update(c, "update mailbox set grant_state = 'failed', error_type = ?, error_message = ?, http_status = ?,"
                             + " nylas_request_id = ?, updated_at = ? where tenant_id = ? and email = ? and grant_state <> 'granted'",
-                    truncate(error.type(), 128), truncate(error.message(), 2048), error.httpStatus(), error.requestId(),
+                    truncate(error.type(), 128), truncate(error.message(), 2048), error.httpStatus(), truncate(error.requestId(), 128),
                     Instant.now(clock), work.tenantId(), work.email());
             Map<String, Object> data = new LinkedHashMap<>();
             data.put("credential_id", work.credentialId());
@@ -398,6 +416,31 @@ public class ConsentLedger {
                 s.addBatch();
             }
             s.executeBatch();
+        }
+    }
+
+    /** One {@code grant.failed} ({@code invalid_mailbox}) per string that is not an address, with the string as given. */
+    private void announceInvalid(Connection c, String tenantId, String requestId, String credentialId,
+                                 List<InvalidMailbox> invalid) throws SQLException {
+        if (invalid.isEmpty()) {
+            return;
+        }
+        Instant now = Instant.now(clock);
+        try (PreparedStatement events = Outbox.batch(c)) {
+            for (InvalidMailbox mailbox : invalid) {
+                Map<String, Object> error = new LinkedHashMap<>();
+                error.put("type", "invalid_mailbox");
+                error.put("message", mailbox.problem());
+                error.put("http_status", null);
+                Map<String, Object> data = new LinkedHashMap<>();
+                data.put("credential_id", credentialId);
+                data.put("email", mailbox.given());
+                data.put("error", error);
+                Jdbc.bind(events, topics.results(), tenantId, null,
+                        this.events.build("grant.failed", tenantId, requestId, data), now);
+                events.addBatch();
+            }
+            events.executeBatch();
         }
     }
 

@@ -1,7 +1,5 @@
 package io.consentbridge.ledger;
 
-import io.consentbridge.inbound.RejectedInputException;
-
 import javax.sql.DataSource;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -10,7 +8,6 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
-import java.util.List;
 
 /** Transactions and parameter binding on plain JDBC, shared by the ledger and the outbox. */
 final class Jdbc {
@@ -38,8 +35,7 @@ final class Jdbc {
         } catch (SQLException e) {
             // Class 22 (data exception: too long, bad character): retrying cannot help.
             if (e.getSQLState() != null && e.getSQLState().startsWith("22")) {
-                throw new RejectedInputException("does not fit the ledger",
-                        List.of("a value was refused by the ledger database (SQLState " + e.getSQLState() + ")"));
+                throw new LedgerDataException("a value was refused by the ledger database (SQLState " + e.getSQLState() + ")");
             }
             throw new LedgerUnavailableException(e);
         }

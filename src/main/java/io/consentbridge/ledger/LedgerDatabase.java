@@ -32,19 +32,32 @@ public final class LedgerDatabase {
     private LedgerDatabase() {
     }
 
+    /** The main pool, with the schema migrated. */
     public static HikariDataSource open(String url, String user, String password, int poolSize) {
+        HikariDataSource dataSource = pool("ledger", url, user, password, poolSize);
+        Flyway.configure().dataSource(dataSource).locations("classpath:db/migration").load().migrate();
+        return dataSource;
+    }
+
+    /**
+     * A further pool on the same database, for work that must not wait behind the consumers (or
+     * make them wait): the consent callbacks, the health check. Opened after {@link #open}.
+     */
+    public static HikariDataSource openExtra(String name, String url, String user, String password, int poolSize) {
+        return pool(name, url, user, password, poolSize);
+    }
+
+    private static HikariDataSource pool(String name, String url, String user, String password, int poolSize) {
         HikariConfig config = new HikariConfig();
         config.setJdbcUrl(jdbcUrl(url));
         config.setUsername(user);
         config.setPassword(password);
         config.setMaximumPoolSize(poolSize);
-        config.setPoolName("ledger");
+        config.setPoolName(name);
         // Fail fast while the database is away: the record is retried, the consumer does not hang.
         config.setConnectionTimeout(5000);
         config.setInitializationFailTimeout(30000);
-        HikariDataSource dataSource = new HikariDataSource(config);
-        Flyway.configure().dataSource(dataSource).locations("classpath:db/migration").load().migrate();
-        return dataSource;
+        return new HikariDataSource(config);
     }
 
     static String jdbcUrl(String url) {

@@ -49,8 +49,9 @@ public class TenantStatusEndpoint {
         String auth = ctx.request().getHeader("Authorization");
         byte[] given = auth == null ? new byte[0] : auth.getBytes(StandardCharsets.UTF_8);
         if (!MessageDigest.isEqual(expected, given)) {
-            respond(ctx, 401, Map.of("error", "unauthorized", "message", "send Authorization: Bearer <ADMIN_TOKEN>"));
+            // Before the answer: a header added after end() is never sent.
             ctx.response().putHeader("WWW-Authenticate", "Bearer");
+            respond(ctx, 401, Map.of("error", "unauthorized", "message", "send Authorization: Bearer <ADMIN_TOKEN>"));
             return;
         }
         String tenantId = ctx.pathParam("tenantId");

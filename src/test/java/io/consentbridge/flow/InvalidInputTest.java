@@ -55,7 +55,9 @@ class InvalidInputTest {
         bad.put("client_secret without id", "{\"request_id\":\"r-secret-only\",\"tenant_id\":\"t1\",\"client_secret\":\"hunter2-secret\"}");
         bad.put("bad admin_email", "{\"request_id\":\"r-admin\",\"tenant_id\":\"t1\",\"admin_email\":\"not-an-address\"}");
         bad.put("mailboxes not a list", "{\"request_id\":\"r-mbx\",\"tenant_id\":\"t1\",\"mailboxes\":\"a@b.com\"}");
-        bad.put("bad mailbox", "{\"request_id\":\"r-mbx2\",\"tenant_id\":\"t1\",\"mailboxes\":[\"a@b.com\",\"nope\"]}");
+        // (A mailbox string that is no address does not make the request invalid: InputBoundaryTest.)
+        bad.put("mailbox not a string", "{\"request_id\":\"r-mbx2\",\"tenant_id\":\"t1\",\"mailboxes\":[\"a@b.com\",7]}");
+        bad.put("mailbox over 320 characters", "{\"request_id\":\"r-mbx4\",\"tenant_id\":\"t1\",\"mailboxes\":[\"" + "a".repeat(310) + "@contoso.com\"]}");
         bad.put("too many mailboxes", "{\"request_id\":\"r-mbx3\",\"tenant_id\":\"t1\",\"mailboxes\":[" + "\"a@b.com\",".repeat(10000) + "\"z@b.com\"]}");
         bad.put("unknown field", "{\"request_id\":\"r-extra\",\"tenant_id\":\"t1\",\"mailbox\":[\"a@b.com\"]}");
         bad.put("nested too deep", "{\"request_id\":\"r-deep\",\"tenant_id\":\"t1\",\"x\":" + "[".repeat(100) + "]".repeat(100) + "}");

@@ -113,6 +113,8 @@ public final class NylasStandIn implements AutoCloseable {
     private final List<PredicateFault> predicateFaults = new CopyOnWriteArrayList<>();
     private final List<String> callbackUris = new CopyOnWriteArrayList<>();
     private volatile Duration delay = Duration.ZERO;
+    private volatile String faultMessage;                                      // null = the usual message per status
+    private final Map<String, String> grantIdOverrides = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile String consentDeniedDescription;                          // null = consent succeeds
 
     private final Object stateLock = new Object();
@@ -250,6 +252,19 @@ public final class NylasStandIn implements AutoCloseable {
             scriptedFaults.clear();
         }
         predicateFaults.clear();
+    }
+
+    /**
+     * Injected faults answer with this {@code error.message} (null: the usual one), as an API or a
+     * proxy that echoes the request, secrets included, would.
+     */
+    public void faultMessage(String message) {
+        this.faultMessage = message;
+    }
+
+    /** The grant made for {@code email} gets this id instead of a UUID (say, one too long to store). */
+    public void grantIdFor(String email, String id) {
+        grantIdOverrides.put(email.toLowerCase(Locale.ROOT), id);
     }
 
     /** Slows every response down by {@code d} ({@link Duration#ZERO} to reset). */
@@ -428,7 +443,7 @@ public final class NylasStandIn implements AutoCloseable {
             Grant existing = grantsByEmail.get(key);
             long now = Instant.now().getEpochSecond();
             grant = existing == null
-                    ? new Grant(UUID.randomUUID().toString(), email, credentialId, now, now)
+                    ? new Grant(grantIdOverrides.getOrDefault(key, UUID.randomUUID().toString()), email, credentialId, now, now)
                     : new Grant(existing.id(), existing.email(), credentialId, existing.createdAt(), now);
             grantsByEmail.put(key, grant);
             grantCalls++;
@@ -535,7 +550,7 @@ public final class NylasStandIn implements AutoCloseable {
         }
         if (status == null) return false;
         String[] typeAndMessage = errorFor(status);
-        sendError(ex, requestId, status, typeAndMessage[0], typeAndMessage[1], retryAfter);
+        sendError(ex, requestId, status, typeAndMessage[0], faultMessage != null ? faultMessage : typeAndMessage[1], retryAfter);
         return true;
     }
 

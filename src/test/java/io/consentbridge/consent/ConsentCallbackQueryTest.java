@@ -1,0 +1,24 @@
+package io.consentbridge.consent;
+
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The callback reads its parameters from the raw query string, decoded, the first of each name. */
+class ConsentCallbackQueryTest {
+
+    @Test
+    void parametersAreDecodedAndTheFirstOfEachNameWins() {
+        var query = ConsentCallback.query("state=a%2Bb&admin_consent=True&state=second&error_description=not+given&flag");
+        assertThat(query).containsEntry("state", "a+b").containsEntry("admin_consent", "True")
+                .containsEntry("error_description", "not given").containsEntry("flag", "");
+    }
+
+    @Test
+    void aMalformedEscapeIsIgnoredAndLongValuesAreCut() {
+        var query = ConsentCallback.query("state=%zz&error=" + "e".repeat(5000));
+        assertThat(query).doesNotContainKey("state");
+        assertThat(query.get("error")).hasSize(ConsentCallback.MAX_PARAM);
+        assertThat(ConsentCallback.query(null)).isEmpty();
+    }
+}
