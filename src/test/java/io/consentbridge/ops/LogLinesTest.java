@@ -20,7 +20,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The shipped log layout (src/main/resources/log4j2.xml, not the test one): input can never forge a
  * log line (contract §2), and a password inside a JDBC URL never reaches a log line.
  */
-class LogLinesTest {
+public class LogLinesTest {
     static final PatternLayout SHIPPED = PatternLayout.newBuilder()
             .withConfiguration(new DefaultConfiguration())
             .withAlwaysWriteExceptions(false)
@@ -57,7 +57,7 @@ class LogLinesTest {
         return SHIPPED.toSerializable(event);
     }
 
-    static String shippedPattern() {
+    public static String shippedPattern() {
         try (InputStream in = LogLinesTest.class.getClassLoader().getResourceAsStream("log4j2.xml")) {
             String xml = new String(in.readAllBytes(), StandardCharsets.UTF_8);
             Matcher m = Pattern.compile("pattern=\"([^\"]+)\"").matcher(xml);

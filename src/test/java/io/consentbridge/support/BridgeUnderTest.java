@@ -137,6 +137,8 @@ public final class BridgeUnderTest implements AutoCloseable {
             producer = new KafkaProducer<>(Map.of(
                     ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
                     ProducerConfig.ACKS_CONFIG, "all",
+                    // Records up to the broker's own limit (about 1 MB), as a real upstream may send.
+                    ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 1_100_000,
                     ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
                     ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class));
         }
