@@ -8,9 +8,12 @@ import io.consentbridge.consent.ConsentLinks;
 import io.consentbridge.events.EventEnvelope;
 import io.consentbridge.inbound.InboundRequests;
 import io.consentbridge.kafka.KafkaOffsets;
+import io.consentbridge.kafka.LedgerSharingCheck;
+import io.consentbridge.kafka.LedgerTaggedClients;
 import io.consentbridge.kafka.TopicSetup;
 import io.consentbridge.ledger.ConsentLedger;
 import io.consentbridge.ledger.LedgerDatabase;
+import io.consentbridge.ledger.LedgerIdentity;
 import io.consentbridge.ledger.Outbox;
 import io.consentbridge.nylas.NylasAnswers;
 import io.consentbridge.nylas.NylasCalls;
@@ -21,6 +24,7 @@ import io.consentbridge.ops.LedgerHealthCheck;
 import io.consentbridge.ops.TenantStatusEndpoint;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
+import org.apache.camel.component.kafka.KafkaComponent;
 import org.apache.camel.PropertyInject;
 import org.apache.camel.StartupListener;
 import org.apache.camel.health.HealthCheckRegistry;
@@ -77,6 +81,10 @@ public class BridgeConfiguration implements CamelConfiguration {
     String grantWorkTopic;
     @PropertyInject("grants.partitions")
     int grantPartitions;
+    @PropertyInject("kafka.group-id")
+    String groupId;
+    @PropertyInject(value = "ledger.sharing-check-interval", defaultValue = "PT15S")
+    String sharingCheckInterval;
     @PropertyInject("outbox.lease")
     String outboxLease;
 
@@ -126,6 +134,18 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("jsonMapper", mapper);
 
         HealthCheckRegistry.get(context).register(new LedgerHealthCheck(healthLedger));
+        // Consumers carry the ledger's id in their client id; instances of one group with different
+        // ledgers (two H2 files on one Kafka cluster) then turn each other not ready, loudly.
+        String ledgerId = LedgerIdentity.of(dataSource);
+        context.getComponent("kafka", KafkaComponent.class).setKafkaClientFactory(new LedgerTaggedClients(ledgerId));
+        LedgerSharingCheck sharing = new LedgerSharingCheck(brokers, groupId, ledgerId, Duration.parse(sharingCheckInterval));
+        HealthCheckRegistry.get(context).register(sharing);
+        context.addService(new ServiceSupport() {
+            @Override
+            protected void doStop() {
+                sharing.close();
+            }
+        }, true, false);
         TopicSetup.ensure(brokers, List.of(onboardingTopic, mailboxTopic, consentUrlTopic, resultTopic, dlqTopic),
                 grantWorkTopic, grantPartitions);
 

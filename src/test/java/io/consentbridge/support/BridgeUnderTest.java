@@ -97,6 +97,14 @@ public final class BridgeUnderTest implements AutoCloseable {
     }
 
     public BridgeUnderTest start() {
+        startWithoutWaiting();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).ignoreExceptions()
+                .until(() -> get(managementUri("/observe/health"), null).statusCode() == 200);
+        return this;
+    }
+
+    /** Starts the application and returns at once, healthy or not (a test of what makes it unhealthy). */
+    public BridgeUnderTest startWithoutWaiting() {
         main = ConsentBridge.create(settings);
         runner = new Thread(() -> {
             try {
@@ -107,8 +115,6 @@ public final class BridgeUnderTest implements AutoCloseable {
         }, "bridge-main");
         runner.setDaemon(true);
         runner.start();
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).ignoreExceptions()
-                .until(() -> get(managementUri("/observe/health"), null).statusCode() == 200);
         return this;
     }
 
