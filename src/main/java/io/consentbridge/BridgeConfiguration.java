@@ -83,6 +83,9 @@ public class BridgeConfiguration implements CamelConfiguration {
     int grantPartitions;
     @PropertyInject("kafka.group-id")
     String groupId;
+    /** {@code --check}: build everything, connect to nothing (see RouteCheck). */
+    @PropertyInject(value = "bridge.check-only", defaultValue = "false")
+    boolean checkOnly;
     @PropertyInject(value = "ledger.sharing-check-interval", defaultValue = "PT15S")
     String sharingCheckInterval;
     @PropertyInject("outbox.lease")
@@ -94,7 +97,13 @@ public class BridgeConfiguration implements CamelConfiguration {
         ObjectMapper mapper = JsonMapper.builder().findAndAddModules().build();
         Clock clock = Clock.systemUTC();
 
-        HikariDataSource dataSource = LedgerDatabase.open(ledgerUrl, blankToNull(ledgerUser), blankToNull(ledgerPassword), ledgerPoolSize);
+        HikariDataSource dataSource;
+        try {
+            dataSource = LedgerDatabase.open(ledgerUrl, blankToNull(ledgerUser), blankToNull(ledgerPassword), ledgerPoolSize);
+        } catch (RuntimeException e) {
+            throw new StartupFailure.Problem("DB_URL (ledger.url) = \"" + ledgerUrl + "\": the ledger database cannot be opened: "
+                    + StartupFailure.describe(e), e);
+        }
         // Callbacks come from the internet: a flood of them (valid-looking states included) waits
         // on its own few connections, never on the consumers' pool or the health check's.
         HikariDataSource callbackDataSource = LedgerDatabase.openExtra("ledger-callbacks", ledgerUrl,
@@ -134,6 +143,9 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("jsonMapper", mapper);
 
         HealthCheckRegistry.get(context).register(new LedgerHealthCheck(healthLedger));
+        if (checkOnly) {
+            return;
+        }
         // Consumers carry the ledger's id in their client id; instances of one group with different
         // ledgers (two H2 files on one Kafka cluster) then turn each other not ready, loudly.
         String ledgerId = LedgerIdentity.of(dataSource);

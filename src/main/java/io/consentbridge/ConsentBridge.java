@@ -25,26 +25,51 @@ public final class ConsentBridge {
     private ConsentBridge() {
     }
 
-    public static void main(String[] args) throws Exception {
-        Map<String, String> overrides = new java.util.LinkedHashMap<>(Settings.fromEnvironment(System.getenv()));
-        boolean demo = Arrays.asList(args).contains("--demo") || "true".equalsIgnoreCase(System.getenv("DEMO_MODE"));
+    public static void main(String[] args) {
+        // Whatever started before a failure (the embedded broker, the demo's Nylas) must not keep the
+        // process alive: the exit status is the launcher's, always.
+        System.exit(launch(args, System.getenv()));
+    }
+
+    /**
+     * Checks the settings, then runs the bundle (or, with {@code --check}, only checks the routes).
+     *
+     * @return the exit status: 0 after a normal stop (or a passed check), 1 when starting failed (or
+     * the check found problems), 2 for bad settings
+     */
+    static int launch(String[] args, Map<String, String> env) {
+        List<String> flags = new ArrayList<>(Arrays.asList(args));
+        boolean check = flags.remove("--check");
+        boolean demo = flags.remove("--demo") || "true".equalsIgnoreCase(env.get("DEMO_MODE"));
+        Map<String, String> overrides = new java.util.LinkedHashMap<>(Settings.fromEnvironment(env));
         String demoConflict = demoConflict(demo, overrides);
         if (demoConflict != null) {
             System.err.println("consent-bridge: cannot start: " + demoConflict);
-            System.exit(2);
+            return 2;
         }
-        if (demo) {
-            startDemoNylas(overrides);
-            args = Arrays.stream(args).filter(a -> !a.equals("--demo")).toArray(String[]::new);
+        SettingsCheck.Result settings = SettingsCheck.check(overrides, demo);
+        settings.warnings().forEach(w -> System.err.println("consent-bridge: warning: " + w));
+        if (!settings.ok()) {
+            settings.problems().forEach(p -> System.err.println("consent-bridge: " + p));
+            System.err.println("consent-bridge: " + (check ? "check failed" : "cannot start") + ": " + settings.problems().size() + " setting"
+                    + (settings.problems().size() == 1 ? " is" : "s are") + " wrong (see README, Configuration)");
+            return check ? 1 : 2;
         }
-        List<String> missing = missingRequired(overrides);
-        if (!missing.isEmpty()) {
-            System.err.println("consent-bridge: cannot start: set " + String.join(" and ", missing)
-                    + " (the Nylas application's API key and client id; see README, Configuration), or run with --demo");
-            System.exit(2);
+        if (check) {
+            return RouteCheck.run(overrides, demo);
         }
-        Main main = create(overrides);
-        main.run(args);
+        try {
+            if (demo) {
+                startDemoNylas(overrides);
+            }
+            Main main = create(overrides);
+            main.run(flags.toArray(String[]::new));
+            return main.getExitCode();
+        } catch (Exception e) {
+            System.err.println("consent-bridge: cannot start: " + StartupFailure.describe(e));
+            LOG.debug("startup failed", e);
+            return 1;
+        }
     }
 
     /**
@@ -88,18 +113,6 @@ public final class ConsentBridge {
         return null;
     }
 
-    /** The required settings that are unset, by their environment variable names. */
-    static List<String> missingRequired(Map<String, String> overrides) {
-        List<String> missing = new ArrayList<>();
-        if (Settings.effective("nylas.api-key", overrides) == null) {
-            missing.add("NYLAS_API_KEY");
-        }
-        if (Settings.effective("nylas.client-id", overrides) == null) {
-            missing.add("NYLAS_CLIENT_ID");
-        }
-        return missing;
-    }
-
     /**
      * A configured, not yet started application. {@code overrides} win over application.properties
      * (the launcher passes the environment; tests pass their own).
@@ -126,6 +139,14 @@ public final class ConsentBridge {
         String routesDir = Settings.effective("routes.dir", overrides);
         if (routesDir != null) {
             override.put("camel.main.routes-include-pattern", "file:" + Path.of(routesDir).toAbsolutePath() + "/*.camel.yaml");
+            if ("true".equalsIgnoreCase(Settings.effective("routes.reload", overrides))) {
+                // Camel Main's route reload: an edited file's routes are replaced; a file that does not
+                // load leaves the running routes as they were (only the edited file is reloaded).
+                override.put("camel.main.routes-reload-enabled", "true");
+                override.put("camel.main.routes-reload-directory", Path.of(routesDir).toAbsolutePath().toString());
+                override.put("camel.main.routes-reload-pattern", "*.camel.yaml");
+                override.put("camel.main.routes-reload-remove-all-routes", "false");
+            }
         }
         EmbeddedKafkaBroker broker = null;
         if (Settings.effective("camel.component.kafka.brokers", overrides) == null) {

@@ -37,8 +37,8 @@ public final class Settings {
             Map.entry("RESULT_TOPIC", "topics.results"),
             Map.entry("DLQ_TOPIC", "topics.dlq"),
             Map.entry("NYLAS_MAX_RPS", "nylas.max-requests-per-second"),
-            // Not in the contract's table: where route files are read from (default: inside the jar).
-            Map.entry("ROUTES_DIR", "routes.dir"));
+            Map.entry("ROUTES_DIR", "routes.dir"),
+            Map.entry("ROUTES_RELOAD", "routes.reload"));
 
     /** Where properties are read from, later ones winning: the jar's copy, then the one on disk. */
     public static final String LOCATIONS = "classpath:application.properties;optional=true,file:config/application.properties;optional=true";

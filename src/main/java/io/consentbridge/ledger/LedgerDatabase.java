@@ -56,7 +56,8 @@ public final class LedgerDatabase {
         config.setPoolName(name);
         // Fail fast while the database is away: the record is retried, the consumer does not hang.
         config.setConnectionTimeout(5000);
-        config.setInitializationFailTimeout(30000);
+        // A database that is not there at startup is reported within seconds, naming DB_URL.
+        config.setInitializationFailTimeout(5000);
         return new HikariDataSource(config);
     }
 

@@ -1,0 +1,69 @@
+package io.consentbridge.flow;
+
+import io.consentbridge.support.BridgeUnderTest;
+import org.apache.logging.log4j.core.Appender;
+import org.junit.jupiter.api.Test;
+
+import java.io.StringWriter;
+
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * ROUTES_RELOAD=true: an edited route file is reloaded without a restart; an edit that does not
+ * load leaves the running routes as they were.
+ */
+class RouteReloadTest {
+
+    @Test
+    void anEditIsPickedUpAndABrokenEditKeepsTheRunningRoutes() throws Exception {
+        Path routes = Files.createTempDirectory("reload-routes");
+        try (Stream<Path> bundled = Files.list(Path.of("routes"))) {
+            for (Path file : bundled.toList()) {
+                Files.copy(file, routes.resolve(file.getFileName()));
+            }
+        }
+        Path ping = routes.resolve("ping.camel.yaml");
+        Files.writeString(ping, route("constant: \"v1\""));
+        try (BridgeUnderTest bridge = new BridgeUnderTest().with("routes.dir", routes.toString()).with("routes.reload", "true").start()) {
+            URI uri = URI.create("http://localhost:" + bridge.httpPort + "/ping");
+            assertThat(bridge.get(uri, null).body()).isEqualTo("v1");
+
+            Files.writeString(ping, route("constant: \"v2\""));
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> "v2".equals(bridge.get(uri, null).body()));
+
+            StringWriter logs = new StringWriter();
+            Appender capture = InputBoundaryTest.attach(logs);
+            try {
+                Files.writeString(ping, route("constnt: \"v3\""));
+                // The watcher tries the broken file and says so in one line; the old route still answers.
+                await().atMost(Duration.ofSeconds(30)).until(() -> logs.toString().contains("Error reloading routes from file"));
+            } finally {
+                InputBoundaryTest.detach(capture);
+            }
+            assertThat(logs.toString().lines().filter(l -> l.contains("Error reloading routes"))).singleElement().asString()
+                    .contains("Unsupported field: constnt");
+            assertThat(bridge.get(uri, null).body()).isEqualTo("v2");
+            // The rest of the bundle is untouched.
+            assertThat(bridge.get(bridge.managementUri("/observe/health"), null).statusCode()).isEqualTo(200);
+        }
+    }
+
+    static String route(String body) {
+        return """
+                - route:
+                    id: ping
+                    from:
+                      uri: platform-http:/ping
+                      steps:
+                        - setBody:
+                            %s
+                """.formatted(body);
+    }
+}

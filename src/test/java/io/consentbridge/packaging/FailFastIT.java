@@ -1,0 +1,250 @@
+package io.consentbridge.packaging;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The packaged jar, started as an operator starts it, with one thing wrong at a time: it ends within
+ * seconds with a non-zero status and one line that names the setting (or the route file, line and
+ * column), whatever it had started before (the embedded broker, the demo's Nylas); a secret given
+ * as a bad value never appears. And {@code --check} judges settings and routes without connecting.
+ */
+class FailFastIT {
+    static final Path JAR = Path.of("target", "consent-bridge.jar").toAbsolutePath();
+    static final String SECRET = "nyk_failfast_secret_7c1d";
+    static Path bundledRoutes;
+
+    record Run(int status, String output, long millis) {
+        List<String> bridgeLines() {
+            return output.lines().filter(l -> l.startsWith("consent-bridge:")).toList();
+        }
+    }
+
+    @BeforeAll
+    static void routes() throws IOException {
+        bundledRoutes = Path.of("routes").toAbsolutePath();
+    }
+
+    @Test
+    void aTypoInAnEditedRouteEndsTheProcessWithFileLineAndColumn() throws Exception {
+        Path routes = routesWith("callback.camel.yaml", "ref: consentCallback", "reff: consentCallback");
+        Run run = run(Map.of("ROUTES_DIR", routes.toString()), "--demo");
+        assertThat(run.status()).isEqualTo(1);
+        assertThat(run.bridgeLines()).singleElement().asString()
+                .contains("Unsupported field: reff", "callback.camel.yaml", "line 11, column 19");
+        assertNoStackTrace(run);
+    }
+
+    @Test
+    void aRoutesFolderThatDoesNotExistIsNamed() throws Exception {
+        Run run = run(Map.of("ROUTES_DIR", "no-such-folder"), "--demo");
+        assertThat(run.status()).isEqualTo(2);
+        assertThat(run.bridgeLines().get(0)).contains("ROUTES_DIR (routes.dir) = \"no-such-folder\"", "exists");
+    }
+
+    @Test
+    void aBadDurationIsNamed() throws Exception {
+        Run run = run(Map.of("CONSENT_TTL", "abc"), "--demo");
+        assertThat(run.status()).isEqualTo(2);
+        assertThat(run.bridgeLines().get(0)).contains("CONSENT_TTL (consent.ttl) = \"abc\"", "ISO-8601 duration");
+    }
+
+    @Test
+    void aLedgerDatabaseThatIsDownIsNamedAndItsPasswordIsNot() throws Exception {
+        int port = JarStartIT.freePort();
+        Run run = run(Map.of("DB_URL", "jdbc:postgresql://127.0.0.1:" + port + "/bridge?password=" + SECRET), "--demo");
+        assertThat(run.status()).isEqualTo(1);
+        assertThat(run.bridgeLines()).singleElement().asString().contains("DB_URL (ledger.url)", "cannot be opened", "Connection refused");
+        assertThat(run.output()).doesNotContain(SECRET);
+        assertNoStackTrace(run);
+    }
+
+    @Test
+    void withoutTheNylasSettingsBothAreNamed() throws Exception {
+        Run run = run(Map.of());
+        assertThat(run.status()).isEqualTo(2);
+        assertThat(run.output()).contains("NYLAS_API_KEY (nylas.api-key) not set", "NYLAS_CLIENT_ID (nylas.client-id) not set");
+    }
+
+    @Test
+    void demoModeNextToARealApiKeyIsRefused() throws Exception {
+        Run run = run(Map.of("NYLAS_API_KEY", SECRET), "--demo");
+        assertThat(run.status()).isEqualTo(2);
+        assertThat(run.bridgeLines()).singleElement().asString().contains("NYLAS_API_KEY");
+        assertThat(run.output()).doesNotContain(SECRET);
+    }
+
+    @Test
+    void everySettingWithABadValueIsNamedAndNoSecretIsShown() throws Exception {
+        Map<String, String> bad = new LinkedHashMap<>();
+        bad.put("HTTP_PORT", "eighty");
+        bad.put("MANAGEMENT_PORT", "70000");
+        bad.put("NYLAS_API_URI", "http://api.us.nylas.com");
+        bad.put("CONSENT_REDIRECT_URI", "/relative/callback");
+        bad.put("KAFKA_BROKERS", "kafka-without-port");
+        bad.put("CONSENT_TTL", "7 days");
+        bad.put("DB_URL", "jdbc:oracle:thin:@db:1521/x");
+        bad.put("ONBOARDING_TOPIC", "tenant onboarding");
+        bad.put("MAILBOX_TOPIC", "a/b");
+        bad.put("CONSENT_URL_TOPIC", "..");
+        bad.put("RESULT_TOPIC", "r".repeat(250));
+        bad.put("DLQ_TOPIC", "dlq#1");
+        bad.put("NYLAS_MAX_RPS", "0");
+        bad.put("ROUTES_RELOAD", "sometimes");
+        Map<String, String> env = new LinkedHashMap<>(bad);
+        env.put("NYLAS_API_KEY", SECRET);
+        env.put("NYLAS_CLIENT_ID", "client");
+        env.put("ADMIN_TOKEN", SECRET + "-admin");
+        env.put("DB_PASSWORD", SECRET + "-db");
+        Run run = run(env);
+        assertThat(run.status()).isEqualTo(2);
+        for (String variable : bad.keySet()) {
+            assertThat(run.bridgeLines()).as(variable).anyMatch(line -> line.contains(variable + " ("));
+        }
+        assertThat(run.bridgeLines()).hasSize(bad.size() + 1);
+        assertThat(run.output()).doesNotContain(SECRET);
+    }
+
+    @Test
+    void anUnreachableBrokerDoesNotHoldTheManagementPortClosed() throws Exception {
+        int management = JarStartIT.freePort();
+        int http = JarStartIT.freePort();
+        Path dir = Files.createTempDirectory("consent-bridge-nokafka");
+        ProcessBuilder builder = new ProcessBuilder(JarStartIT.javaBin(), "-jar", JAR.toString(), "--demo")
+                .directory(dir.toFile()).redirectErrorStream(true).redirectOutput(dir.resolve("out.log").toFile());
+        builder.environment().keySet().removeIf(k -> k.startsWith("NYLAS_") || k.equals("DB_URL"));
+        builder.environment().put("KAFKA_BROKERS", "127.0.0.1:" + JarStartIT.freePort());
+        builder.environment().put("MANAGEMENT_PORT", String.valueOf(management));
+        builder.environment().put("HTTP_PORT", String.valueOf(http));
+        long started = System.nanoTime();
+        Process process = builder.start();
+        try {
+            HttpClient client = HttpClient.newHttpClient();
+            int status = 0;
+            while (status == 0 && System.nanoTime() - started < TimeUnit.SECONDS.toNanos(30) && process.isAlive()) {
+                try {
+                    status = client.send(HttpRequest.newBuilder(URI.create("http://localhost:" + management + "/observe/health"))
+                            .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+                } catch (IOException notYet) {
+                    Thread.sleep(200);
+                }
+            }
+            long answeredMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+            System.out.println("unreachable broker: health answered " + status + " " + answeredMillis + " ms after java -jar");
+            assertThat(status).isEqualTo(503);
+            Thread.sleep(5000);
+            String log = Files.readString(dir.resolve("out.log"));
+            assertThat(log.lines().filter(l -> l.contains("Kafka does not answer at KAFKA_BROKERS"))).hasSize(1);
+            long reconnectWarnings = log.lines().filter(l -> l.contains("NetworkClient") && l.contains("WARN")).count();
+            System.out.println("unreachable broker: " + reconnectWarnings + " client warnings in the first seconds");
+            assertThat(reconnectWarnings).isLessThan(20);
+        } finally {
+            process.destroy();
+            assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        }
+    }
+
+    // ---- --check ---------------------------------------------------------------------------------
+
+    @Test
+    void checkAcceptsTheBundledRoutes() throws Exception {
+        Run run = run(Map.of("ROUTES_DIR", bundledRoutes.toString()), "--check", "--demo");
+        assertThat(run.status()).as(run.output()).isZero();
+        assertThat(run.output()).contains("OK");
+    }
+
+    @Test
+    void checkNamesATypoWithItsLine() throws Exception {
+        Run run = run(Map.of("ROUTES_DIR", routesWith("callback.camel.yaml", "ref: consentCallback", "reff: consentCallback").toString()),
+                "--check", "--demo");
+        assertThat(run.status()).isEqualTo(1);
+        assertThat(run.bridgeLines()).singleElement().asString().contains("reff", "line 11, column 19");
+    }
+
+    @Test
+    void checkNamesAnUnknownBean() throws Exception {
+        Run run = run(Map.of("ROUTES_DIR", routesWith("callback.camel.yaml", "ref: consentCallback", "ref: consentCallbak").toString()),
+                "--check", "--demo");
+        assertThat(run.status()).isEqualTo(1);
+        assertThat(run.bridgeLines()).singleElement().asString().contains("route consent-callback", "consentCallbak");
+    }
+
+    @Test
+    void checkNamesABadEndpointOption() throws Exception {
+        Run run = run(Map.of("ROUTES_DIR", routesWith("callback.camel.yaml", "httpMethodRestrict: GET", "httpMethodRestrikt: GET").toString()),
+                "--check", "--demo");
+        assertThat(run.status()).isEqualTo(1);
+        assertThat(run.bridgeLines()).singleElement().asString().contains("route consent-callback", "httpMethodRestrikt");
+    }
+
+    @Test
+    void checkNamesAMissingFolder() throws Exception {
+        Run run = run(Map.of("ROUTES_DIR", "no-such-folder"), "--check", "--demo");
+        assertThat(run.status()).isEqualTo(1);
+        assertThat(run.bridgeLines().get(0)).contains("ROUTES_DIR");
+    }
+
+    // ---- helpers ---------------------------------------------------------------------------------
+
+    static void assertNoStackTrace(Run run) {
+        assertThat(run.output().lines().filter(l -> l.trim().startsWith("at ") && l.contains("("))).as("stack trace lines").isEmpty();
+    }
+
+    /** A copy of the bundled routes with one text replaced in one file. */
+    static Path routesWith(String file, String from, String to) throws IOException {
+        Path dir = Files.createTempDirectory("routes");
+        try (Stream<Path> files = Files.list(bundledRoutes)) {
+            for (Path f : files.toList()) {
+                String text = Files.readString(f);
+                if (f.getFileName().toString().equals(file)) {
+                    assertThat(text).contains(from);
+                    text = text.replaceFirst(java.util.regex.Pattern.quote(from), java.util.regex.Matcher.quoteReplacement(to));
+                }
+                Files.writeString(dir.resolve(f.getFileName()), text);
+            }
+        }
+        return dir;
+    }
+
+    /** Runs the jar in a fresh folder with only these settings from the environment; it must end within 30 s. */
+    static Run run(Map<String, String> env, String... args) throws Exception {
+        Path dir = Files.createTempDirectory("consent-bridge-failfast");
+        List<String> command = new ArrayList<>(List.of(JarStartIT.javaBin(), "-jar", JAR.toString()));
+        command.addAll(List.of(args));
+        ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("out.log").toFile());
+        builder.environment().keySet().removeIf(k -> k.startsWith("NYLAS_") || k.startsWith("DB_") || k.startsWith("KAFKA_")
+                || k.endsWith("_TOPIC") || k.startsWith("ROUTES_") || k.equals("DEMO_MODE") || k.endsWith("_PORT"));
+        builder.environment().put("HTTP_PORT", String.valueOf(JarStartIT.freePort()));
+        builder.environment().put("MANAGEMENT_PORT", String.valueOf(JarStartIT.freePort()));
+        builder.environment().putAll(env);
+        long started = System.nanoTime();
+        Process process = builder.start();
+        boolean ended = process.waitFor(30, TimeUnit.SECONDS);
+        if (!ended) {
+            process.destroyForcibly().waitFor();
+        }
+        long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+        String output = Files.readString(dir.resolve("out.log"));
+        assertThat(ended).as("ended within 30 s; output:\n" + output).isTrue();
+        System.out.printf("%s %s -> exit %d in %d ms%n", env.keySet(), List.of(args), process.exitValue(), millis);
+        return new Run(process.exitValue(), output, millis);
+    }
+}
