@@ -7,6 +7,7 @@ import io.consentbridge.consent.ConsentCallback;
 import io.consentbridge.consent.ConsentLinks;
 import io.consentbridge.events.EventEnvelope;
 import io.consentbridge.inbound.InboundRequests;
+import io.consentbridge.kafka.KafkaHealthCheck;
 import io.consentbridge.kafka.KafkaOffsets;
 import io.consentbridge.kafka.LedgerSharingCheck;
 import io.consentbridge.kafka.LedgerTaggedClients;
@@ -24,6 +25,8 @@ import io.consentbridge.ops.LedgerHealthCheck;
 import io.consentbridge.ops.TenantStatusEndpoint;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.camel.component.kafka.KafkaComponent;
 import org.apache.camel.PropertyInject;
 import org.apache.camel.StartupListener;
@@ -35,6 +38,7 @@ import org.apache.camel.support.service.ServiceSupport;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 /** Binds the beans the YAML routes call, from the settings in application.properties. */
@@ -88,6 +92,8 @@ public class BridgeConfiguration implements CamelConfiguration {
     boolean checkOnly;
     @PropertyInject(value = "ledger.sharing-check-interval", defaultValue = "PT15S")
     String sharingCheckInterval;
+    @PropertyInject(value = "health.check-interval", defaultValue = "PT1S")
+    String healthCheckInterval;
     @PropertyInject("outbox.lease")
     String outboxLease;
 
@@ -142,7 +148,14 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("callbackPages", new CallbackPages());
         registry.bind("jsonMapper", mapper);
 
-        HealthCheckRegistry.get(context).register(new LedgerHealthCheck(healthLedger));
+        LedgerHealthCheck ledgerHealth = new LedgerHealthCheck(healthLedger, Duration.parse(healthCheckInterval));
+        HealthCheckRegistry.get(context).register(ledgerHealth);
+        context.addService(new ServiceSupport() {
+            @Override
+            protected void doStop() {
+                ledgerHealth.close();
+            }
+        }, true, false);
         if (checkOnly) {
             return;
         }
@@ -150,12 +163,20 @@ public class BridgeConfiguration implements CamelConfiguration {
         // ledgers (two H2 files on one Kafka cluster) then turn each other not ready, loudly.
         String ledgerId = LedgerIdentity.of(dataSource);
         context.getComponent("kafka", KafkaComponent.class).setKafkaClientFactory(new LedgerTaggedClients(ledgerId));
-        LedgerSharingCheck sharing = new LedgerSharingCheck(brokers, groupId, ledgerId, Duration.parse(sharingCheckInterval));
+        // One admin client watches the cluster for the health checks, off the consumers' threads.
+        Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, brokers,
+                AdminClientConfig.CLIENT_ID_CONFIG, "consent-bridge-watch",
+                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5000, AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 10000));
+        KafkaHealthCheck kafka = new KafkaHealthCheck(admin, brokers, Duration.parse(healthCheckInterval));
+        LedgerSharingCheck sharing = new LedgerSharingCheck(admin, groupId, ledgerId, Duration.parse(sharingCheckInterval));
+        HealthCheckRegistry.get(context).register(kafka);
         HealthCheckRegistry.get(context).register(sharing);
         context.addService(new ServiceSupport() {
             @Override
             protected void doStop() {
+                kafka.close();
                 sharing.close();
+                admin.close(Duration.ofSeconds(2));
             }
         }, true, false);
         TopicSetup.ensure(brokers, List.of(onboardingTopic, mailboxTopic, consentUrlTopic, resultTopic, dlqTopic),

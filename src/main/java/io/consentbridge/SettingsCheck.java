@@ -78,6 +78,7 @@ public final class SettingsCheck {
         duration("nylas.retry.max-retry-after", "an ISO-8601 duration such as PT60S");
         duration("outbox.lease", "an ISO-8601 duration such as PT30S");
         duration("ledger.sharing-check-interval", "an ISO-8601 duration such as PT15S");
+        duration("health.check-interval", "an ISO-8601 duration such as PT1S");
         Integer rps = positive("nylas.max-requests-per-second");
         if (rps != null && rps > NYLAS_LIMIT) {
             warn("nylas.max-requests-per-second", String.valueOf(rps), "Nylas allows " + NYLAS_LIMIT

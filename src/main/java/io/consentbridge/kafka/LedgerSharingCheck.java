@@ -3,7 +3,6 @@ package io.consentbridge.kafka;
 import org.apache.camel.health.HealthCheckResultBuilder;
 import org.apache.camel.impl.health.AbstractHealthCheck;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.admin.MemberDescription;
 import org.slf4j.Logger;
@@ -37,15 +36,11 @@ public class LedgerSharingCheck extends AbstractHealthCheck implements Closeable
     });
     private volatile Set<String> foreignLedgers = Set.of();
 
-    public LedgerSharingCheck(String bootstrapServers, String groupId, String ledgerId, Duration interval) {
+    public LedgerSharingCheck(Admin admin, String groupId, String ledgerId, Duration interval) {
         super("consent-bridge", "ledger-sharing");
         this.groupId = groupId;
         this.ledgerId = ledgerId;
-        this.admin = Admin.create(Map.of(
-                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                AdminClientConfig.CLIENT_ID_CONFIG, "consent-bridge-ledger-sharing",
-                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5000,
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 10000));
+        this.admin = admin;
         scheduler.scheduleWithFixedDelay(this::look, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
     }
 
@@ -94,6 +89,5 @@ public class LedgerSharingCheck extends AbstractHealthCheck implements Closeable
     @Override
     public void close() {
         scheduler.shutdownNow();
-        admin.close(Duration.ofSeconds(2));
     }
 }

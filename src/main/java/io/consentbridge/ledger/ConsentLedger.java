@@ -397,8 +397,12 @@ public class ConsentLedger {
     /** A cheap round trip for the health check. */
     public void ping() {
         jdbc.inTransaction(c -> {
-            try (PreparedStatement s = c.prepareStatement("select 1"); ResultSet rs = s.executeQuery()) {
-                return rs.next();
+            try (PreparedStatement s = c.prepareStatement("select 1")) {
+                // A database that hangs must not hold the health checker's one thread for long.
+                s.setQueryTimeout(2);
+                try (ResultSet rs = s.executeQuery()) {
+                    return rs.next();
+                }
             }
         });
     }

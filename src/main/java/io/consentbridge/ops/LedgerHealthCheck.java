@@ -4,29 +4,34 @@ import io.consentbridge.ledger.ConsentLedger;
 import org.apache.camel.health.HealthCheckResultBuilder;
 import org.apache.camel.impl.health.AbstractHealthCheck;
 
+import java.io.Closeable;
+import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Readiness: the ledger database answers within a second. Kafka's side is covered by Camel's
- * consumer checks. The ping runs on its own thread so a database that hangs (the pool waits up to
- * 5 s for a connection) still gets a prompt 503, within an orchestrator's probe timeout.
+ * Readiness: the ledger database answers. Pinged in the background every {@code interval} on a
+ * connection pool of its own; the probe only reads the last answer, so it takes microseconds even
+ * while the database hangs. Two missed answers in a row, or an answer that took too long: down.
  */
-public class LedgerHealthCheck extends AbstractHealthCheck {
-    private static final long TIMEOUT_MS = 1000;
+public class LedgerHealthCheck extends AbstractHealthCheck implements Closeable {
     private final ConsentLedger ledger;
-    private final ExecutorService pinger = Executors.newSingleThreadExecutor(r -> {
+    private final Duration interval;
+    private final ScheduledExecutorService pinger = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread thread = new Thread(r, "ledger-health");
         thread.setDaemon(true);
         return thread;
     });
+    private volatile long lastAnswerNanos;
+    private volatile boolean everAnswered;
 
-    public LedgerHealthCheck(ConsentLedger ledger) {
+    public LedgerHealthCheck(ConsentLedger ledger, Duration interval) {
         super("consent-bridge", "ledger");
         this.ledger = ledger;
+        this.interval = interval;
+        pinger.scheduleWithFixedDelay(this::ping, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     @Override
@@ -36,16 +41,26 @@ public class LedgerHealthCheck extends AbstractHealthCheck {
 
     @Override
     protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
-        Future<?> ping = pinger.submit(ledger::ping);
-        try {
-            ping.get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        long age = System.nanoTime() - lastAnswerNanos;
+        if (everAnswered && age < interval.multipliedBy(2).plusMillis(500).toNanos()) {
             builder.up();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            builder.message("interrupted").down();
-        } catch (Exception e) {
-            ping.cancel(true);
-            builder.message("ledger database unreachable").down();
+        } else {
+            builder.message("ledger database unreachable (DB_URL)").down();
         }
+    }
+
+    private void ping() {
+        try {
+            ledger.ping();
+            lastAnswerNanos = System.nanoTime();
+            everAnswered = true;
+        } catch (RuntimeException unreachable) {
+            // the answer's age tells the probe
+        }
+    }
+
+    @Override
+    public void close() {
+        pinger.shutdownNow();
     }
 }
