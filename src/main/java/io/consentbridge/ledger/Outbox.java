@@ -21,7 +21,9 @@ import java.util.List;
  * instance died) makes the row free again.
  */
 public class Outbox {
-    public static final String ID_HEADER = "OutboxId";
+    /** Exchange properties of a relay round: each record's id, and the ids sent so far in the round. */
+    static final String ID = "outboxId";
+    static final String SENT = "outboxSent";
 
     private final Jdbc jdbc;
     private final Clock clock;
@@ -45,30 +47,27 @@ public class Outbox {
         return c.prepareStatement("insert into outbox (topic, record_key, partition_key, payload, created_at) values (?, ?, ?, ?, ?)");
     }
 
-    /** Leases up to {@code max} unsent events, oldest first. */
-    public List<OutboxRecord> claim(int max) {
+    /** Leases up to {@code max} unsent events, oldest first, and starts the round's list of sent ones. */
+    public List<OutboxRecord> claim(int max, Exchange exchange) {
+        exchange.setProperty(SENT, java.util.Collections.synchronizedList(new ArrayList<Long>()));
         return jdbc.inTransaction(c -> {
             Instant now = Instant.now(clock);
-            List<Long> candidates = new ArrayList<>();
-            try (PreparedStatement s = Jdbc.prepare(c,
-                    "select id from outbox where claimed_until is null or claimed_until < ? order by id limit ?", now, max);
+            Instant until = now.plus(lease).truncatedTo(java.time.temporal.ChronoUnit.MICROS);
+            // Two statements for the whole batch: lease the oldest free rows, then read what was leased.
+            // The lease's end, to the microsecond, marks this round's rows apart from this instance's earlier ones.
+            int leased = Jdbc.update(c, "update outbox set claimed_by = ?, claimed_until = ? where id in (select id from outbox"
+                    + " where claimed_until is null or claimed_until < ? order by id limit ?) and (claimed_until is null or claimed_until < ?)",
+                    instanceId, until, now, max, now);
+            List<OutboxRecord> claimed = new ArrayList<>(leased);
+            if (leased == 0) {
+                return claimed;
+            }
+            try (PreparedStatement s = Jdbc.prepare(c, "select id, topic, record_key, partition_key, payload from outbox"
+                    + " where claimed_by = ? and claimed_until = ? order by id", instanceId, until);
                  ResultSet rs = s.executeQuery()) {
                 while (rs.next()) {
-                    candidates.add(rs.getLong(1));
-                }
-            }
-            List<OutboxRecord> claimed = new ArrayList<>();
-            for (long id : candidates) {
-                int won = Jdbc.update(c, "update outbox set claimed_by = ?, claimed_until = ? where id = ? and (claimed_until is null or claimed_until < ?)",
-                        instanceId, now.plus(lease), id, now);
-                if (won == 1) {
-                    try (PreparedStatement s = Jdbc.prepare(c, "select topic, record_key, partition_key, payload from outbox where id = ?", id);
-                         ResultSet rs = s.executeQuery()) {
-                        if (rs.next()) {
-                            claimed.add(new OutboxRecord(id, rs.getString(1), rs.getString(2),
-                                    (Integer) rs.getObject(3, Integer.class), rs.getString(4)));
-                        }
-                    }
+                    claimed.add(new OutboxRecord(rs.getLong(1), rs.getString(2), rs.getString(3),
+                            (Integer) rs.getObject(4, Integer.class), rs.getString(5)));
                 }
             }
             return claimed;
@@ -82,12 +81,43 @@ public class Outbox {
         if (record.partition() != null) {
             exchange.getMessage().setHeader(KafkaConstants.PARTITION_KEY, record.partition());
         }
-        exchange.getMessage().setHeader(ID_HEADER, record.id());
+        // A property, not a header: nothing of the outbox's own shows on the Kafka record.
+        exchange.setProperty(ID, record.id());
         return record.payload();
     }
 
-    public void sent(long id) {
-        jdbc.inTransaction(c -> Jdbc.update(c, "delete from outbox where id = ?", id));
+    /** Notes that the record of this (split) exchange went out; the round deletes them together. */
+    @SuppressWarnings("unchecked")
+    public void sent(Exchange exchange) {
+        List<Long> sent = exchange.getProperty(SENT, List.class);
+        sent.add(exchange.getProperty(ID, Long.class));
+    }
+
+    /**
+     * Deletes the round's sent records in one transaction (also after a failed send: what went
+     * out is not sent again). One transaction per round, not per event, keeps the relay from
+     * competing with the consent callbacks for the ledger's commit lock.
+     */
+    @SuppressWarnings("unchecked")
+    public void deleteSent(Exchange exchange) {
+        List<Long> sent = exchange.getProperty(SENT, List.class);
+        if (sent == null || sent.isEmpty()) {
+            return;
+        }
+        List<Long> ids;
+        synchronized (sent) {
+            ids = List.copyOf(sent);
+        }
+        jdbc.inTransaction(c -> {
+            try (PreparedStatement delete = c.prepareStatement("delete from outbox where id = ?")) {
+                for (long id : ids) {
+                    delete.setLong(1, id);
+                    delete.addBatch();
+                }
+                delete.executeBatch();
+            }
+            return null;
+        });
     }
 
     public long backlog() {
