@@ -93,21 +93,29 @@ class FailFastIT {
 
     @Test
     void everySettingWithABadValueIsNamedAndNoSecretIsShown() throws Exception {
+        long seed = Long.getLong("failfast.seed", System.nanoTime());
+        java.util.Random random = new java.util.Random(seed);
+        System.out.println("FailFastIT bad values: seed " + seed + " (-Dfailfast.seed to repeat)");
+        // Each setting gets a bad value drawn from what people get wrong about it.
+        Map<String, List<String>> kinds = new LinkedHashMap<>();
+        kinds.put("HTTP_PORT", List.of("eighty", "-1", "65536", "8080.0", "9" + random.nextInt(1_000_000) + "99999"));
+        kinds.put("MANAGEMENT_PORT", List.of("70000", "port", "-" + (1 + random.nextInt(100))));
+        kinds.put("NYLAS_API_URI", List.of("http://api.us.nylas.com", "api.us.nylas.com", "ftp://nylas", "https//api.nylas.com"));
+        kinds.put("CONSENT_REDIRECT_URI", List.of("/relative/callback", "callback", "mailto:a@b.c", "http:/x"));
+        kinds.put("KAFKA_BROKERS", List.of("kafka-without-port", "kafka:port", "kafka:0", "PLAINTEXT://kafka:9092", "kafka:" + (70000 + random.nextInt(1000))));
+        kinds.put("CONSENT_TTL", List.of("7 days", "7d", "P7", "abc", "-P1D", "PT0S", "1" + random.nextInt(100)));
+        kinds.put("DB_URL", List.of("jdbc:oracle:thin:@db:1521/x", "postgres://db/x", "jdbc:mysql://db/x", "h2:file:./x"));
+        kinds.put("ONBOARDING_TOPIC", List.of("tenant onboarding", "a/b", "t#" + random.nextInt(100), "x".repeat(250)));
+        kinds.put("MAILBOX_TOPIC", List.of("a/b", "..", "mailbox topic", "m@ilboxes"));
+        kinds.put("CONSENT_URL_TOPIC", List.of("..", ".", "urls!", "ü-topic"));
+        kinds.put("RESULT_TOPIC", List.of("r".repeat(250 + random.nextInt(10)), "results,dlq", "res ults"));
+        kinds.put("DLQ_TOPIC", List.of("dlq#1", "dlq:1", "d l q"));
+        kinds.put("NYLAS_MAX_RPS", List.of("0", "-5", "forty", "40.5", "" + (-random.nextInt(1000))));
+        kinds.put("ROUTES_RELOAD", List.of("sometimes", "yes", "1", "on"));
+        kinds.put("ROUTES_DIR", List.of("no-such-folder-" + random.nextInt(1000), "/nonexistent/routes"));
         Map<String, String> bad = new LinkedHashMap<>();
-        bad.put("HTTP_PORT", "eighty");
-        bad.put("MANAGEMENT_PORT", "70000");
-        bad.put("NYLAS_API_URI", "http://api.us.nylas.com");
-        bad.put("CONSENT_REDIRECT_URI", "/relative/callback");
-        bad.put("KAFKA_BROKERS", "kafka-without-port");
-        bad.put("CONSENT_TTL", "7 days");
-        bad.put("DB_URL", "jdbc:oracle:thin:@db:1521/x");
-        bad.put("ONBOARDING_TOPIC", "tenant onboarding");
-        bad.put("MAILBOX_TOPIC", "a/b");
-        bad.put("CONSENT_URL_TOPIC", "..");
-        bad.put("RESULT_TOPIC", "r".repeat(250));
-        bad.put("DLQ_TOPIC", "dlq#1");
-        bad.put("NYLAS_MAX_RPS", "0");
-        bad.put("ROUTES_RELOAD", "sometimes");
+        kinds.forEach((variable, values) -> bad.put(variable, values.get(random.nextInt(values.size()))));
+        System.out.println("FailFastIT bad values: " + bad);
         Map<String, String> env = new LinkedHashMap<>(bad);
         env.put("NYLAS_API_KEY", SECRET);
         env.put("NYLAS_CLIENT_ID", "client");
@@ -116,9 +124,9 @@ class FailFastIT {
         Run run = run(env);
         assertThat(run.status()).isEqualTo(2);
         for (String variable : bad.keySet()) {
-            assertThat(run.bridgeLines()).as(variable).anyMatch(line -> line.contains(variable + " ("));
+            assertThat(run.bridgeLines()).as(variable + " = " + bad.get(variable)).anyMatch(line -> line.contains(variable + " ("));
         }
-        assertThat(run.bridgeLines()).hasSize(bad.size() + 1);
+        assertThat(run.bridgeLines()).as("one line per bad setting, and the summary").hasSize(bad.size() + 1);
         assertThat(run.output()).doesNotContain(SECRET);
     }
 
