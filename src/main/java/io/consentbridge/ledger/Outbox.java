@@ -1,6 +1,5 @@
 package io.consentbridge.ledger;
 
-import io.consentbridge.events.EventEnvelope;
 import org.apache.camel.Exchange;
 import org.apache.camel.component.kafka.KafkaConstants;
 
@@ -31,12 +30,8 @@ public class Outbox {
     private final String instanceId;
     private final Duration lease;
 
-    /** The internal topic whose records are work items, not events: they get no CloudEvents header. */
-    private final String workTopic;
-
-    public Outbox(DataSource dataSource, Clock clock, String instanceId, Duration lease, String workTopic) {
+    public Outbox(DataSource dataSource, Clock clock, String instanceId, Duration lease) {
         this.jdbc = new Jdbc(dataSource);
-        this.workTopic = workTopic;
         this.clock = clock;
         this.instanceId = instanceId;
         this.lease = lease;
@@ -83,9 +78,6 @@ public class Outbox {
     public String toMessage(OutboxRecord record, Exchange exchange) {
         exchange.getMessage().setHeader(KafkaConstants.OVERRIDE_TOPIC, record.topic());
         exchange.getMessage().setHeader(KafkaConstants.KEY, record.key());
-        if (!record.topic().equals(workTopic)) {
-            exchange.getMessage().setHeader(EventEnvelope.CONTENT_TYPE_HEADER, EventEnvelope.STRUCTURED);
-        }
         if (record.partition() != null) {
             exchange.getMessage().setHeader(KafkaConstants.PARTITION_KEY, record.partition());
         }
