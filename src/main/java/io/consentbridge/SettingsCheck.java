@@ -25,6 +25,7 @@ import java.util.regex.Pattern;
 public final class SettingsCheck {
     /** Kafka's rule for topic names (a topic of only dots is refused too). */
     private static final Pattern TOPIC = Pattern.compile("[a-zA-Z0-9._-]{1,249}");
+    private static final Pattern ASCII_INTEGER = Pattern.compile("[+-]?[0-9]{1,10}");
     private static final Set<String> SECRETS = Set.of("nylas.api-key", "admin.token", "ledger.password");
     /** Nylas allows 50 requests per second per application (reference §6). */
     static final int NYLAS_LIMIT = 50;
@@ -143,7 +144,8 @@ public final class SettingsCheck {
             boolean ok = colon > 0 && colon < b.length() - 1 && !b.contains("://");
             if (ok) {
                 try {
-                    int port = Integer.parseInt(b.substring(colon + 1));
+                    String digits = b.substring(colon + 1);
+                    int port = ASCII_INTEGER.matcher(digits).matches() ? Integer.parseInt(digits) : -1;
                     ok = port > 0 && port <= 65535;
                 } catch (NumberFormatException e) {
                     ok = false;
@@ -187,6 +189,11 @@ public final class SettingsCheck {
     private Integer integer(String key, String text, String expected) {
         if (blank(text)) {
             problem(key, null, expected);
+            return null;
+        }
+        // ASCII digits only: Integer.parseInt would also take other scripts' digits (such as "١").
+        if (!ASCII_INTEGER.matcher(text.trim()).matches()) {
+            problem(key, text, expected);
             return null;
         }
         try {

@@ -39,6 +39,15 @@ class SettingsCheckTest {
     }
 
     @Example
+    void numbersAreAsciiDigits() {
+        // Found by the property below: Integer.parseInt takes "١" (ARABIC-INDIC DIGIT ONE) as 1.
+        assertThat(check("ledger.pool-size", "\u0661")).singleElement().asString().contains("ledger.pool-size");
+        assertThat(check("camel.server.port", "８０８０")).hasSize(1);
+        assertThat(check("ledger.pool-size", "+7")).isEmpty();
+        assertThat(check("camel.component.kafka.brokers", "kafka:\u0669\u0660\u0669\u0662")).hasSize(1);
+    }
+
+    @Example
     void nylasOverPlainHttpOnlyOnLoopback() {
         assertThat(check("nylas.api-uri", "http://127.0.0.1:8090")).isEmpty();
         assertThat(check("nylas.api-uri", "http://localhost:8090")).isEmpty();
