@@ -135,7 +135,7 @@ public class BridgeConfiguration implements CamelConfiguration {
 
         registry.bind("ledgerDataSource", dataSource);
         registry.bind("ledger", ledger);
-        registry.bind("outbox", new Outbox(dataSource, clock, UUID.randomUUID().toString(), Duration.parse(outboxLease)));
+        registry.bind("outbox", new Outbox(dataSource, clock, UUID.randomUUID().toString(), Duration.parse(outboxLease), grantWorkTopic));
         InboundRequests inbound = new InboundRequests();
         registry.bind("inboundRequests", inbound);
         registry.bind("deadLetters", new DeadLetters(events, inbound, mapper));

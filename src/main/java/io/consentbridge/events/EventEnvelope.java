@@ -1,19 +1,35 @@
 package io.consentbridge.events;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cloudevents.CloudEvent;
+import io.cloudevents.core.builder.CloudEventBuilder;
+import io.cloudevents.core.format.EventFormat;
+import io.cloudevents.jackson.JsonCloudEventData;
+import io.cloudevents.jackson.JsonFormat;
 
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
-import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.UUID;
 
-/** Builds every outbound event: a CloudEvents 1.0 JSON object in structured mode (contract §2). */
+/**
+ * Builds every outbound event (contract §2) with the CloudEvents SDK: a CloudEvents 1.0 event in
+ * the JSON event format, written as the value of a record in structured mode. The record carries
+ * the header {@link #CONTENT_TYPE_HEADER} = {@link #STRUCTURED}, so the SDKs' Kafka readers
+ * recognise it as it is.
+ */
 public class EventEnvelope {
     public static final String SOURCE = "consent-bridge";
+    /** The Kafka protocol binding's header for structured mode, and its value. */
+    public static final String CONTENT_TYPE_HEADER = "content-type";
+    public static final String STRUCTURED = JsonFormat.CONTENT_TYPE;
+    private static final URI SOURCE_URI = URI.create(SOURCE);
+    private static final EventFormat FORMAT = new JsonFormat();
     private final ObjectMapper mapper;
     private final Clock clock;
 
@@ -30,21 +46,20 @@ public class EventEnvelope {
         body.put("request_id", requestId);
         body.put("tenant_id", tenantId);
         body.putAll(data);
-        ObjectNode event = mapper.createObjectNode();
-        event.put("specversion", "1.0");
-        event.put("id", UUID.randomUUID().toString());
-        event.put("source", SOURCE);
-        event.put("type", type);
-        event.put("time", Instant.now(clock).truncatedTo(ChronoUnit.MILLIS).toString());
+        CloudEventBuilder event = CloudEventBuilder.v1()
+                .withId(UUID.randomUUID().toString())
+                .withSource(SOURCE_URI)
+                .withType(type)
+                .withTime(OffsetDateTime.ofInstant(clock.instant().truncatedTo(ChronoUnit.MILLIS), ZoneOffset.UTC))
+                .withDataContentType("application/json")
+                .withData(JsonCloudEventData.wrap(mapper.valueToTree(body)));
         if (tenantId != null) {
-            event.put("subject", tenantId);
+            event.withSubject(tenantId);
         }
-        event.put("datacontenttype", "application/json");
-        event.set("data", mapper.valueToTree(body));
-        try {
-            return mapper.writeValueAsString(event);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("event not serialisable: " + type, e);
-        }
+        return serialize(event.build());
+    }
+
+    static String serialize(CloudEvent event) {
+        return new String(FORMAT.serialize(event), StandardCharsets.UTF_8);
     }
 }

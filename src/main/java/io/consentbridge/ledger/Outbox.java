@@ -1,5 +1,6 @@
 package io.consentbridge.ledger;
 
+import io.consentbridge.events.EventEnvelope;
 import org.apache.camel.Exchange;
 import org.apache.camel.component.kafka.KafkaConstants;
 
@@ -30,8 +31,12 @@ public class Outbox {
     private final String instanceId;
     private final Duration lease;
 
-    public Outbox(DataSource dataSource, Clock clock, String instanceId, Duration lease) {
+    /** The internal topic whose records are work items, not events: they get no CloudEvents header. */
+    private final String workTopic;
+
+    public Outbox(DataSource dataSource, Clock clock, String instanceId, Duration lease, String workTopic) {
         this.jdbc = new Jdbc(dataSource);
+        this.workTopic = workTopic;
         this.clock = clock;
         this.instanceId = instanceId;
         this.lease = lease;
@@ -78,6 +83,9 @@ public class Outbox {
     public String toMessage(OutboxRecord record, Exchange exchange) {
         exchange.getMessage().setHeader(KafkaConstants.OVERRIDE_TOPIC, record.topic());
         exchange.getMessage().setHeader(KafkaConstants.KEY, record.key());
+        if (!record.topic().equals(workTopic)) {
+            exchange.getMessage().setHeader(EventEnvelope.CONTENT_TYPE_HEADER, EventEnvelope.STRUCTURED);
+        }
         if (record.partition() != null) {
             exchange.getMessage().setHeader(KafkaConstants.PARTITION_KEY, record.partition());
         }

@@ -121,6 +121,7 @@ public class DeadLetters {
     private static void prepareRecord(Exchange exchange, String tenantId) {
         exchange.getMessage().removeHeaders("*", KafkaConstants.MANUAL_COMMIT);
         exchange.getMessage().setHeader(KafkaConstants.KEY, tenantId);
+        exchange.getMessage().setHeader(EventEnvelope.CONTENT_TYPE_HEADER, EventEnvelope.STRUCTURED);
     }
 
     private String text(Object original) {
