@@ -55,10 +55,19 @@ public class ConsentCallback {
             }
             String value = eq < 0 ? "" : decode(pair.substring(eq + 1));
             if (value != null) {
-                params.put(name, value.length() > MAX_PARAM ? value.substring(0, MAX_PARAM) : value);
+                params.put(name, cut(value));
             }
         }
         return params;
+    }
+
+    /** At most {@link #MAX_PARAM} characters, never half of a surrogate pair (it would be no text at all). */
+    static String cut(String value) {
+        if (value.length() <= MAX_PARAM) {
+            return value;
+        }
+        int end = Character.isHighSurrogate(value.charAt(MAX_PARAM - 1)) ? MAX_PARAM - 1 : MAX_PARAM;
+        return value.substring(0, end);
     }
 
     /** Percent- and plus-decoding; null for a malformed escape (the parameter is then ignored). */

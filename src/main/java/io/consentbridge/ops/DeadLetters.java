@@ -87,8 +87,20 @@ public class DeadLetters {
         data.put("original_truncated", true);
         data.put("original_bytes", raw == null ? 0 : bytes(raw));
         int room = MAX_EVENT_BYTES - MARGIN - bytes(events.build("request.rejected", tenantId, requestId, data));
-        data.put("original", prefixFitting(text(original), Math.max(0, room)));
+        String cut = prefixFitting(text(original), Math.max(0, room));
+        data.put("original", cut);
         event = events.build("request.rejected", tenantId, requestId, data);
+        // The envelope's writer may escape more than plain JSON does: cut further, in proportion, until it fits.
+        while (bytes(event) > MAX_EVENT_BYTES && !cut.isEmpty()) {
+            int keep = (int) (cut.length() * 0.9 * (MAX_EVENT_BYTES - MARGIN) / bytes(event));
+            keep = Math.max(0, Math.min(keep, cut.length() - 1));
+            if (keep > 0 && Character.isHighSurrogate(cut.charAt(keep - 1))) {
+                keep--;
+            }
+            cut = cut.substring(0, keep);
+            data.put("original", cut);
+            event = events.build("request.rejected", tenantId, requestId, data);
+        }
         // Errors full of escaped characters can still be too many: the last ones go, and are counted.
         int omitted = Math.max(0, errors.size() - MAX_ERRORS);
         while (bytes(event) > MAX_EVENT_BYTES && !kept.isEmpty()) {

@@ -21,4 +21,14 @@ class ConsentCallbackQueryTest {
         assertThat(query.get("error")).hasSize(ConsentCallback.MAX_PARAM);
         assertThat(ConsentCallback.query(null)).isEmpty();
     }
+
+    @Test
+    void theCutNeverSplitsASurrogatePair() {
+        // Found by CallbackFuzzTest: a cut through an emoji left half of it, which a JSON writer
+        // may emit as a lone "\ud83d" escape in consent.denied.
+        String description = "a".repeat(ConsentCallback.MAX_PARAM - 1) + "\uD83D\uDE00" + "tail";
+        String cut = ConsentCallback.query("error=x&error_description=" + java.net.URLEncoder.encode(description, java.nio.charset.StandardCharsets.UTF_8))
+                .get("error_description");
+        assertThat(cut).hasSize(ConsentCallback.MAX_PARAM - 1).doesNotContain("\uD83D");
+    }
 }

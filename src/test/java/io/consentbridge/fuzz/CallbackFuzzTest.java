@@ -409,11 +409,15 @@ class CallbackFuzzTest {
         return asServed(CallbackPages.escape(truncated(sent)));
     }
 
+    /** As the callback cuts: at MAX_PARAM characters, one less where that would split a surrogate pair. */
     static String truncated(String sent) {
-        return sent == null || sent.length() <= MAX_PARAM ? sent : sent.substring(0, MAX_PARAM);
+        if (sent == null || sent.length() <= MAX_PARAM) {
+            return sent;
+        }
+        return sent.substring(0, Character.isHighSurrogate(sent.charAt(MAX_PARAM - 1)) ? MAX_PARAM - 1 : MAX_PARAM);
     }
 
-    /** A lone surrogate (left by the cut) becomes '?' when the answer is encoded as UTF-8. */
+    /** A lone surrogate, should one reach the answer, becomes '?' when the answer is encoded as UTF-8. */
     static String asServed(String text) {
         return text == null ? "" : new String(text.getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8);
     }
@@ -446,7 +450,15 @@ class CallbackFuzzTest {
                 violations.add("consent.denied of " + probe.tenant() + " has error " + shorten(data.path("error").asText()));
             }
             if (!asServed(truncated(probe.description())).equals(data.path("error_description").asText())) {
-                violations.add("consent.denied of " + probe.tenant() + " has error_description " + shorten(data.path("error_description").asText()));
+                String expected = asServed(truncated(probe.description()));
+                String actual = data.path("error_description").asText();
+                int at = 0;
+                while (at < Math.min(expected.length(), actual.length()) && expected.charAt(at) == actual.charAt(at)) {
+                    at++;
+                }
+                violations.add("consent.denied of " + probe.tenant() + " has error_description " + shorten(actual)
+                        + " (expected " + expected.length() + " chars, got " + actual.length() + ", first difference at " + at
+                        + ": expected " + (at < expected.length() ? (int) expected.charAt(at) : -1) + ", got " + (at < actual.length() ? (int) actual.charAt(at) : -1) + ")");
             }
         }
         for (JsonNode event : granted) {

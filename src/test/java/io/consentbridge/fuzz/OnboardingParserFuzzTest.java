@@ -341,7 +341,7 @@ class OnboardingParserFuzzTest {
             for (JsonNode event : dlq.events("request.rejected")) {
                 String reason = event.path("data").path("reason").asText();
                 (PARSER_REASONS.contains(reason) ? actualByReason : otherReasons).merge(reason, 1, Integer::sum);
-                assertThat(event.path("data").path("errors").size()).as("errors of a DLQ event").isPositive();
+                assertThat(event.path("data").path("errors").size()).as("errors of a DLQ event: " + shorten(event.toString())).isPositive();
             }
             System.out.printf("%s: DLQ by parser reason %s (expected %s); other DLQ reasons %s; consent links %d%n",
                     name, actualByReason, expectedByReason, otherReasons, consentUrls.events("consent.url.issued").size());
