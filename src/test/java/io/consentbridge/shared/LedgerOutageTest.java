@@ -92,7 +92,10 @@ class LedgerOutageTest {
         assertThat(issued.path("type").asText()).isEqualTo("consent.url.issued");
         assertThat(issued.path("data").path("request_id").asText()).isEqualTo("req-outage");
 
-        // The mailbox request sent during the outage was kept: it is granted with the first one.
+        // The mailbox request sent during the outage was kept: once its consumer has retried it (the
+        // ledger is back), the tenant has two mailboxes waiting, and both are granted on consent.
+        await().atMost(WAIT).pollInterval(Duration.ofMillis(250)).until(() ->
+                bridge.get(bridge.managementUri("/onboarding/steady"), BridgeUnderTest.ADMIN_TOKEN).body().contains("\"pending\":2"));
         HttpResponse<String> page = bridge.get(bridge.callbackUri(steadyCallback.getRawQuery()), null);
         assertThat(page.statusCode()).isEqualTo(200);
         JsonNode granted = results.awaitEvent(e -> is(e, "consent.granted", "steady"), WAIT);
