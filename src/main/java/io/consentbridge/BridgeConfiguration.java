@@ -117,14 +117,11 @@ public class BridgeConfiguration implements CamelConfiguration {
         HikariDataSource healthDataSource = LedgerDatabase.openExtra("ledger-health", ledgerUrl,
                 blankToNull(ledgerUser), blankToNull(ledgerPassword), 1);
         // Closed after the routes have stopped, so in-flight work can still record its outcome.
-        context.addService(new ServiceSupport() {
-            @Override
-            protected void doStop() {
-                healthDataSource.close();
-                callbackDataSource.close();
-                dataSource.close();
-            }
-        }, true, false);
+        stopWith(context, () -> {
+            healthDataSource.close();
+            callbackDataSource.close();
+            dataSource.close();
+        });
         EventEnvelope events = new EventEnvelope(mapper, clock);
         ConsentLinks links = new ConsentLinks(nylasApiUri, nylasClientId, redirectUri);
         ConsentLedger.Topics topics = new ConsentLedger.Topics(consentUrlTopic, resultTopic, grantWorkTopic, grantPartitions);
@@ -150,12 +147,7 @@ public class BridgeConfiguration implements CamelConfiguration {
 
         LedgerHealthCheck ledgerHealth = new LedgerHealthCheck(healthLedger, Duration.parse(healthCheckInterval));
         HealthCheckRegistry.get(context).register(ledgerHealth);
-        context.addService(new ServiceSupport() {
-            @Override
-            protected void doStop() {
-                ledgerHealth.close();
-            }
-        }, true, false);
+        stopWith(context, ledgerHealth::close);
         if (checkOnly) {
             return;
         }
@@ -171,14 +163,11 @@ public class BridgeConfiguration implements CamelConfiguration {
         LedgerSharingCheck sharing = new LedgerSharingCheck(admin, groupId, ledgerId, Duration.parse(sharingCheckInterval));
         HealthCheckRegistry.get(context).register(kafka);
         HealthCheckRegistry.get(context).register(sharing);
-        context.addService(new ServiceSupport() {
-            @Override
-            protected void doStop() {
-                kafka.close();
-                sharing.close();
-                admin.close(Duration.ofSeconds(2));
-            }
-        }, true, false);
+        stopWith(context, () -> {
+            kafka.close();
+            sharing.close();
+            admin.close(Duration.ofSeconds(2));
+        });
         TopicSetup.ensure(brokers, List.of(onboardingTopic, mailboxTopic, consentUrlTopic, resultTopic, dlqTopic),
                 grantWorkTopic, grantPartitions);
 
@@ -193,6 +182,16 @@ public class BridgeConfiguration implements CamelConfiguration {
                 status.mount(ctx);
             }
         });
+    }
+
+    /** Runs {@code stop} when the context stops (also on SIGTERM), after the routes have stopped. */
+    private static void stopWith(CamelContext context, Runnable stop) throws Exception {
+        context.addService(new ServiceSupport() {
+            @Override
+            protected void doStop() {
+                stop.run();
+            }
+        }, true, false);
     }
 
     private static String blankToNull(String value) {
