@@ -27,6 +27,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -53,6 +54,7 @@ public class InboundRequests {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private final JsonSchema onboardingSchema = load("schemas/onboarding-request.schema.json");
     private final JsonSchema mailboxSchema = load("schemas/mailbox-request.schema.json");
+    private final CloudEventInput cloudEvents = new CloudEventInput(load("schemas/cloudevent-request.schema.json"));
 
     public OnboardingRequest parseOnboarding(String raw, Exchange exchange) {
         JsonNode json = validated(raw, onboardingSchema, "invalid onboarding request", exchange);
@@ -90,7 +92,12 @@ public class InboundRequests {
     }
 
     private JsonNode validated(String raw, JsonSchema schema, String reason, Exchange exchange) {
+        Map<String, Object> headers = exchange.getMessage().getHeaders();
+        CloudEventInput.Mode mode = CloudEventInput.mode(headers);
         if (raw == null || raw.isBlank()) {
+            if (mode == CloudEventInput.Mode.BINARY) {
+                throw new RejectedInputException(CloudEventInput.REASON, List.of("binary mode (ce_ headers): the record value (the data) is empty"));
+            }
             throw new RejectedInputException("empty record", List.of("the record value is empty"));
         }
         if (raw.length() > MAX_RECORD_CHARS) {
@@ -108,6 +115,8 @@ public class InboundRequests {
             throw new RejectedInputException("not valid JSON", List.of("malformed JSON"
                     + (at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr())));
         }
+        // A CloudEvent's data is the request.
+        json = cloudEvents.request(mode, json, headers);
         if (json != null && json.isObject()) {
             // Known ids go on the exchange early, so even a rejection can be keyed by tenant.
             // Only values that could be ids: an over-long one would become an over-long record key.
@@ -207,7 +216,7 @@ public class InboundRequests {
             .metaSchema(JsonMetaSchema.builder(JsonMetaSchema.getV202012()).format(EMAIL).build())
             .build();
 
-    private static JsonSchema load(String resource) {
+    static JsonSchema load(String resource) {
         SchemaValidatorsConfig config = SchemaValidatorsConfig.builder().formatAssertionsEnabled(true).build();
         try (InputStream in = InboundRequests.class.getClassLoader().getResourceAsStream(resource)) {
             if (in == null) {

@@ -139,6 +139,11 @@ public final class BridgeUnderTest implements AutoCloseable {
     }
 
     public void send(String topicName, String key, String value) {
+        send(topicName, key, value, Map.of());
+    }
+
+    /** A record with headers (values in UTF-8), as a CloudEvents binary-mode producer writes it. */
+    public void send(String topicName, String key, String value, Map<String, String> headers) {
         if (producer == null) {
             producer = new KafkaProducer<>(Map.of(
                     ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
@@ -149,7 +154,9 @@ public final class BridgeUnderTest implements AutoCloseable {
                     ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class));
         }
         try {
-            producer.send(new ProducerRecord<>(topic(topicName), key, value)).get();
+            ProducerRecord<String, String> record = new ProducerRecord<>(topic(topicName), key, value);
+            headers.forEach((name, header) -> record.headers().add(name, header.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            producer.send(record).get();
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
