@@ -132,6 +132,8 @@ public class ConsentLedger {
         exchange.setProperty("consentUrl", url);
         data.put("consent_url", url);
         data.put("expires_at", expiresAt.toString());
+        // Contract §2/§5: why this link was issued (a reconsent command gives "reconsent").
+        data.put("reason", "onboarding");
         return events.build("consent.url.issued", request.tenantId(), request.requestId(), data);
     }
 

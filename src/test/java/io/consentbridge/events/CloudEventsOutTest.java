@@ -37,7 +37,8 @@ class CloudEventsOutTest {
 
     @Test
     void everyEventTypeIsACloudEventToTheSdksKafkaReader() throws Exception {
-        try (BridgeUnderTest bridge = new BridgeUnderTest().start();
+        // A short consent time, so a link nobody opens expires during the test.
+        try (BridgeUnderTest bridge = new BridgeUnderTest().with("consent.ttl", "PT8S").with("consent.expiry-check-interval-ms", "500").start();
              TopicReader urls = bridge.reader("consent-urls");
              TopicReader results = bridge.reader("results");
              TopicReader dlq = bridge.reader("dlq")) {
@@ -48,10 +49,13 @@ class CloudEventsOutTest {
             // consent.denied
             bridge.send("onboarding", "ce-no", "{\"request_id\":\"r-no\",\"tenant_id\":\"ce-no\"}");
             bridge.get(bridge.callbackUri("error=access_denied&error_description=declined&state=" + state(urls, "ce-no")), null);
-            // request.rejected
+            // request.rejected: an invalid request, and a broken CloudEvent (non-JSON, so original is text)
             bridge.send("onboarding", "ce-bad", "{\"request_id\":\"r-bad\",\"tenant_id\":\"ce-bad\",\"provider\":\"google\"}");
-            Set<String> expected = Set.of("consent.url.issued", "consent.granted", "consent.denied", "grant.created", "grant.failed",
-                    "request.rejected");
+            bridge.send("onboarding", "ce-bad", "not json", Map.of("ce_specversion", "1.0"));
+            // consent.expired: a link nobody opens
+            bridge.send("onboarding", "ce-late", "{\"request_id\":\"r-late\",\"tenant_id\":\"ce-late\"}");
+            Set<String> expected = Set.of("consent.url.issued", "consent.granted", "consent.denied", "consent.expired", "grant.created",
+                    "grant.failed", "request.rejected");
             org.awaitility.Awaitility.await().atMost(WAIT).until(() -> {
                 Set<String> seen = new TreeSet<>();
                 for (TopicReader reader : List.of(urls, results, dlq)) {
@@ -71,7 +75,10 @@ class CloudEventsOutTest {
                     assertThat(event.getDataContentType()).isEqualTo("application/json");
                     assertThat(event.getTime()).isNotNull();
                     JsonNode data = JSON.readTree(event.getData().toBytes());
-                    assertThat(data.has("request_id") && data.path("tenant_id").asText().equals(record.key())).isTrue();
+                    assertThat(EventSchemas.problems(event.getType(), data)).as("%s data %s against its schema", event.getType(), data).isEmpty();
+                    assertThat(data.has("request_id")).as("request_id in %s", data).isTrue();
+                    // The key is the tenant_id; a rejection of a record that names no tenant has neither.
+                    assertThat(data.path("tenant_id").isNull() ? null : data.path("tenant_id").asText()).as("tenant_id of %s", data).isEqualTo(record.key());
                     assertThat(Arrays.stream(record.headers().toArray()).map(Header::key).toList())
                             .as("headers of a %s record", event.getType()).containsExactly("content-type");
                     assertThat(new String(record.headers().lastHeader("content-type").value(), StandardCharsets.UTF_8))
