@@ -2,6 +2,8 @@ package io.consentbridge.ledger;
 
 import io.consentbridge.events.EventEnvelope;
 import org.apache.camel.Exchange;
+import org.apache.camel.Message;
+import org.apache.camel.support.DefaultMessage;
 import org.apache.camel.component.kafka.KafkaConstants;
 
 import javax.sql.DataSource;
@@ -22,9 +24,8 @@ import java.util.List;
  * instance died) makes the row free again.
  */
 public class Outbox {
-    /** Exchange properties of a relay round: each record's id, and the ids sent so far in the round. */
-    static final String ID = "outboxId";
-    static final String SENT = "outboxSent";
+    /** Exchange property of a relay round: the ids of the records it sends. */
+    static final String IDS = "outboxIds";
 
     private final Jdbc jdbc;
     private final Clock clock;
@@ -52,9 +53,8 @@ public class Outbox {
         return c.prepareStatement("insert into outbox (topic, record_key, partition_key, payload, created_at) values (?, ?, ?, ?, ?)");
     }
 
-    /** Leases up to {@code max} unsent events, oldest first, and starts the round's list of sent ones. */
-    public List<OutboxRecord> claim(int max, Exchange exchange) {
-        exchange.setProperty(SENT, java.util.Collections.synchronizedList(new ArrayList<Long>()));
+    /** Leases up to {@code max} unsent events, oldest first. */
+    public List<OutboxRecord> claim(int max) {
         return jdbc.inTransaction(c -> {
             Instant now = Instant.now(clock);
             Instant until = now.plus(lease).truncatedTo(java.time.temporal.ChronoUnit.MICROS);
@@ -79,42 +79,43 @@ public class Outbox {
         });
     }
 
-    /** Turns one claimed record into the Kafka message the relay sends. */
-    public String toMessage(OutboxRecord record, Exchange exchange) {
-        exchange.getMessage().setHeader(KafkaConstants.OVERRIDE_TOPIC, record.topic());
-        exchange.getMessage().setHeader(KafkaConstants.KEY, record.key());
-        if (!record.topic().equals(workTopic)) {
-            exchange.getMessage().setHeader(EventEnvelope.CONTENT_TYPE_HEADER, EventEnvelope.STRUCTURED);
+    /**
+     * The round's records as Kafka messages, in order: the Kafka producer sends a list as one batch
+     * and waits for every acknowledgement, so a round costs one send, not one per event. Each
+     * message names its own topic and key; events carry the CloudEvents header, work items nothing.
+     */
+    public List<Message> toMessages(List<OutboxRecord> records, Exchange exchange) {
+        List<Message> messages = new ArrayList<>(records.size());
+        long[] ids = new long[records.size()];
+        for (int i = 0; i < records.size(); i++) {
+            OutboxRecord record = records.get(i);
+            Message message = new DefaultMessage(exchange);
+            message.setHeader(KafkaConstants.OVERRIDE_TOPIC, record.topic());
+            message.setHeader(KafkaConstants.KEY, record.key());
+            if (!record.topic().equals(workTopic)) {
+                message.setHeader(EventEnvelope.CONTENT_TYPE_HEADER, EventEnvelope.STRUCTURED);
+            }
+            if (record.partition() != null) {
+                message.setHeader(KafkaConstants.PARTITION_KEY, record.partition());
+            }
+            message.setBody(record.payload());
+            messages.add(message);
+            ids[i] = record.id();
         }
-        if (record.partition() != null) {
-            exchange.getMessage().setHeader(KafkaConstants.PARTITION_KEY, record.partition());
-        }
-        // A property, not a header: nothing of the outbox's own shows on the Kafka record.
-        exchange.setProperty(ID, record.id());
-        return record.payload();
-    }
-
-    /** Notes that the record of this (split) exchange went out; the round deletes them together. */
-    @SuppressWarnings("unchecked")
-    public void sent(Exchange exchange) {
-        List<Long> sent = exchange.getProperty(SENT, List.class);
-        sent.add(exchange.getProperty(ID, Long.class));
+        // A property, not a header: nothing of the outbox's own shows on the Kafka records.
+        exchange.setProperty(IDS, ids);
+        return messages;
     }
 
     /**
-     * Deletes the round's sent records in one transaction (also after a failed send: what went
-     * out is not sent again). One transaction per round, not per event, keeps the relay from
-     * competing with the consent callbacks for the ledger's commit lock.
+     * Deletes the round's records once Kafka has acknowledged all of them, in one transaction. If
+     * the send failed, nothing is deleted: the lease runs out and the round is sent again (at least
+     * once, in order).
      */
-    @SuppressWarnings("unchecked")
     public void deleteSent(Exchange exchange) {
-        List<Long> sent = exchange.getProperty(SENT, List.class);
-        if (sent == null || sent.isEmpty()) {
+        long[] ids = exchange.getProperty(IDS, long[].class);
+        if (ids == null || ids.length == 0) {
             return;
-        }
-        List<Long> ids;
-        synchronized (sent) {
-            ids = List.copyOf(sent);
         }
         jdbc.inTransaction(c -> {
             try (PreparedStatement delete = c.prepareStatement("delete from outbox where id = ?")) {
