@@ -55,4 +55,14 @@ class InboundRequestsTest {
         JsonNode odd = (JsonNode) inbound.redactedOriginal("{\"client_secret\":[\"a\"],\"password\":{\"v\":\"b\"},\"x\":\"{\\\"client_secret\\\":\\\"c\\\"}\"}");
         assertThat(odd.toString()).doesNotContain("\"a\"", "\"b\"", "\\\"c\\\"");
     }
+
+    @Test
+    void theSecretsExpiryIsAnRfc3339TimeBesideASecret() {
+        inbound.parseOnboarding("{\"request_id\":\"r\",\"tenant_id\":\"t\",\"client_id\":\"app\",\"client_secret\":\"s\","
+                + "\"client_secret_expires_at\":\"2027-06-01T00:00:00Z\"}", exchange);
+        assertThatThrownBy(() -> inbound.parseOnboarding("{\"request_id\":\"r\",\"tenant_id\":\"t\",\"client_id\":\"app\",\"client_secret\":\"s\","
+                + "\"client_secret_expires_at\":\"next june\"}", exchange)).isInstanceOf(RejectedInputException.class);
+        assertThatThrownBy(() -> inbound.parseOnboarding("{\"request_id\":\"r\",\"tenant_id\":\"t\","
+                + "\"client_secret_expires_at\":\"2027-06-01T00:00:00Z\"}", exchange)).isInstanceOf(RejectedInputException.class);
+    }
 }
