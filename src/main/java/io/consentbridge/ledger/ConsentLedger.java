@@ -51,7 +51,28 @@ public class ConsentLedger {
 
     public ConsentLedger(DataSource dataSource, Clock clock, Duration consentTtl, ConsentLinks links,
                          EventEnvelope events, ObjectMapper mapper, Topics topics) {
-        this.jdbc = new Jdbc(dataSource);
+        this(new Jdbc(dataSource), clock, consentTtl, links, events, mapper, topics);
+    }
+
+    /**
+     * A ledger whose transactions are committed in groups ({@link GroupCommit}): for the consent
+     * callbacks, which come in bursts and each wait for their commit. Close it to stop its writer.
+     */
+    public static ConsentLedger groupCommitting(DataSource dataSource, int writers, int maxGroup, Clock clock, Duration consentTtl, ConsentLinks links,
+                                                EventEnvelope events, ObjectMapper mapper, Topics topics) {
+        return new ConsentLedger(new GroupCommit(dataSource, "ledger-group-commit", writers, maxGroup), clock, consentTtl, links, events, mapper, topics);
+    }
+
+    /** Stops the group commit writer, if this ledger has one; the pool is closed by its owner. */
+    public void close() {
+        if (jdbc instanceof GroupCommit group) {
+            group.close();
+        }
+    }
+
+    private ConsentLedger(Jdbc jdbc, Clock clock, Duration consentTtl, ConsentLinks links,
+                          EventEnvelope events, ObjectMapper mapper, Topics topics) {
+        this.jdbc = jdbc;
         this.clock = clock;
         this.consentTtl = consentTtl;
         this.links = links;

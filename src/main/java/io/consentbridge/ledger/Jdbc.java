@@ -10,12 +10,12 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 
 /** Transactions and parameter binding on plain JDBC, shared by the ledger and the outbox. */
-final class Jdbc {
+class Jdbc {
     interface Work<T> {
         T run(Connection connection) throws SQLException;
     }
 
-    private final DataSource dataSource;
+    protected final DataSource dataSource;
 
     Jdbc(DataSource dataSource) {
         this.dataSource = dataSource;
@@ -33,12 +33,17 @@ final class Jdbc {
                 throw e;
             }
         } catch (SQLException e) {
-            // Class 22 (data exception: too long, bad character): retrying cannot help.
-            if (e.getSQLState() != null && e.getSQLState().startsWith("22")) {
-                throw new LedgerDataException("a value was refused by the ledger database (SQLState " + e.getSQLState() + ")");
-            }
-            throw new LedgerUnavailableException(e);
+            throw translate(e);
         }
+    }
+
+    /** What a database failure means to the caller. */
+    static RuntimeException translate(SQLException e) {
+        // Class 22 (data exception: too long, bad character): retrying cannot help.
+        if (e.getSQLState() != null && e.getSQLState().startsWith("22")) {
+            return new LedgerDataException("a value was refused by the ledger database (SQLState " + e.getSQLState() + ")");
+        }
+        return new LedgerUnavailableException(e);
     }
 
     static PreparedStatement prepare(Connection c, String sql, Object... params) throws SQLException {

@@ -2,6 +2,8 @@ package io.consentbridge.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpServer;
+import io.consentbridge.nylas.NylasStandIn;
+import io.consentbridge.shared.LocalPostgres;
 import io.consentbridge.support.BridgeUnderTest;
 import io.consentbridge.support.TopicReader;
 import org.junit.jupiter.api.Test;
@@ -29,7 +31,7 @@ import static org.awaitility.Awaitility.await;
  * onboarded, then all N callbacks are sent at once (one connection each); the same client against a
  * trivial HTTP server on the same machine gives the floor. Prints numbers; asserts nothing about
  * speed. Run: {@code mvn -B test -Pbenchmark -Dtest=CallbackBenchmark} (-Dbench.callbacks=N,
- * -Dbench.db=postgres for PostgreSQL instead of H2).
+ * -Dbench.db=postgres for PostgreSQL instead of H2, -Dbench.set.&lt;property&gt;=&lt;value&gt; to try a setting).
  */
 class CallbackBenchmark {
     /** One thread per request in flight, so that all of them are sent at once. */
@@ -39,7 +41,15 @@ class CallbackBenchmark {
     void concurrentCallbacks() throws Exception {
         int n = Integer.getInteger("bench.callbacks", 200);
         int rounds = Integer.getInteger("bench.rounds", 3);
-        try (BridgeUnderTest bridge = new BridgeUnderTest().start();
+        boolean postgres = "postgres".equals(System.getProperty("bench.db"));
+        BridgeUnderTest configured = postgres
+                ? new BridgeUnderTest(new NylasStandIn(BridgeUnderTest.API_KEY, BridgeUnderTest.CLIENT_ID).start(), null,
+                        LocalPostgres.shared().createDatabase("callback_bench")).with("ledger.user", LocalPostgres.USER)
+                : new BridgeUnderTest();
+        // -Dbench.set.<property>=<value> tries a setting, e.g. -Dbench.set.ledger.callback-pool-size=8
+        System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith("bench.set."))
+                .forEach(k -> configured.with(k.substring("bench.set.".length()), System.getProperty(k)));
+        try (BridgeUnderTest bridge = configured.start();
              TopicReader urls = bridge.reader("consent-urls");
              TopicReader results = bridge.reader("results")) {
             HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
