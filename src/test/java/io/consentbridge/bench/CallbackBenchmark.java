@@ -36,6 +36,8 @@ import static org.awaitility.Awaitility.await;
 class CallbackBenchmark {
     /** One thread per request in flight, so that all of them are sent at once. */
     static final java.util.concurrent.ExecutorService SENDERS = Executors.newCachedThreadPool();
+    /** Probes that got no answer at all (counted as 10,000 ms), with what the client said. */
+    static final List<String> PROBE_FAILURES = Collections.synchronizedList(new ArrayList<>());
 
     @Test
     void concurrentCallbacks() throws Exception {
@@ -102,6 +104,7 @@ class CallbackBenchmark {
                     idle.add(probe(client, bridge));
                 }
                 System.out.printf("  health at idle: p50 %d ms p99 %d ms max %d ms (200 probes)%n", pct(idle, 50), pct(idle, 99), pct(idle, 100));
+                System.out.printf("  probes without an answer: %d %s%n", PROBE_FAILURES.size(), PROBE_FAILURES);
             } finally {
                 trivial.stop(0);
             }
@@ -147,6 +150,7 @@ class CallbackBenchmark {
             client.send(HttpRequest.newBuilder(bridge.managementUri("/observe/health")).timeout(Duration.ofSeconds(10)).build(),
                     HttpResponse.BodyHandlers.discarding());
         } catch (Exception e) {
+            PROBE_FAILURES.add(e.getClass().getSimpleName() + ": " + e.getMessage());
             return 10_000;
         }
         return (System.nanoTime() - started) / 1_000_000;
