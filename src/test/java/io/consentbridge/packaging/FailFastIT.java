@@ -1,5 +1,6 @@
 package io.consentbridge.packaging;
 
+import org.apache.camel.test.AvailablePortFinder;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -68,7 +69,7 @@ class FailFastIT {
 
     @Test
     void aLedgerDatabaseThatIsDownIsNamedAndItsPasswordIsNot() throws Exception {
-        int port = JarStartIT.freePort();
+        int port = AvailablePortFinder.getNextAvailable();
         Run run = run(Map.of("DB_URL", "jdbc:postgresql://127.0.0.1:" + port + "/bridge?password=" + SECRET), "--demo");
         assertThat(run.status()).isEqualTo(1);
         assertThat(run.bridgeLines()).singleElement().asString().contains("DB_URL (ledger.url)", "cannot be opened", "Connection refused");
@@ -132,13 +133,13 @@ class FailFastIT {
 
     @Test
     void anUnreachableBrokerDoesNotHoldTheManagementPortClosed() throws Exception {
-        int management = JarStartIT.freePort();
-        int http = JarStartIT.freePort();
+        int management = AvailablePortFinder.getNextAvailable();
+        int http = AvailablePortFinder.getNextAvailable();
         Path dir = Files.createTempDirectory("consent-bridge-nokafka");
         ProcessBuilder builder = new ProcessBuilder(JarStartIT.javaBin(), "-jar", JAR.toString(), "--demo")
                 .directory(dir.toFile()).redirectErrorStream(true).redirectOutput(dir.resolve("out.log").toFile());
         builder.environment().keySet().removeIf(k -> k.startsWith("NYLAS_") || k.equals("DB_URL"));
-        builder.environment().put("KAFKA_BROKERS", "127.0.0.1:" + JarStartIT.freePort());
+        builder.environment().put("KAFKA_BROKERS", "127.0.0.1:" + AvailablePortFinder.getNextAvailable());
         builder.environment().put("MANAGEMENT_PORT", String.valueOf(management));
         builder.environment().put("HTTP_PORT", String.valueOf(http));
         long started = System.nanoTime();
@@ -240,8 +241,8 @@ class FailFastIT {
                 .redirectOutput(dir.resolve("out.log").toFile());
         builder.environment().keySet().removeIf(k -> k.startsWith("NYLAS_") || k.startsWith("DB_") || k.startsWith("KAFKA_")
                 || k.endsWith("_TOPIC") || k.startsWith("ROUTES_") || k.equals("DEMO_MODE") || k.endsWith("_PORT"));
-        builder.environment().put("HTTP_PORT", String.valueOf(JarStartIT.freePort()));
-        builder.environment().put("MANAGEMENT_PORT", String.valueOf(JarStartIT.freePort()));
+        builder.environment().put("HTTP_PORT", String.valueOf(AvailablePortFinder.getNextAvailable()));
+        builder.environment().put("MANAGEMENT_PORT", String.valueOf(AvailablePortFinder.getNextAvailable()));
         builder.environment().putAll(env);
         long started = System.nanoTime();
         Process process = builder.start();

@@ -1,9 +1,9 @@
 package io.consentbridge.packaging;
 
+import org.apache.camel.test.AvailablePortFinder;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -26,8 +26,8 @@ class JarStartIT {
     @Test
     void startsOnEmbeddedDefaultsAndAnswersHealthOnTheManagementPort() throws Exception {
         Path workDir = Files.createTempDirectory("consent-bridge-jar");
-        int httpPort = freePort();
-        int managementPort = freePort();
+        int httpPort = AvailablePortFinder.getNextAvailable();
+        int managementPort = AvailablePortFinder.getNextAvailable();
         ProcessBuilder builder = new ProcessBuilder(javaBin(), "-jar", JAR.toString())
                 .directory(workDir.toFile())
                 .redirectErrorStream(true)
@@ -74,8 +74,8 @@ class JarStartIT {
     @Test
     void demoModeRunsTheWholeFlowOnOneMachine() throws Exception {
         Path workDir = Files.createTempDirectory("consent-bridge-demo");
-        int httpPort = freePort();
-        int managementPort = freePort();
+        int httpPort = AvailablePortFinder.getNextAvailable();
+        int managementPort = AvailablePortFinder.getNextAvailable();
         ProcessBuilder builder = new ProcessBuilder(javaBin(), "-jar", JAR.toString(), "--demo")
                 .directory(workDir.toFile()).redirectErrorStream(true).redirectOutput(workDir.resolve("out.log").toFile());
         builder.environment().keySet().removeIf(k -> k.startsWith("NYLAS_") || k.equals("KAFKA_BROKERS") || k.equals("DB_URL"));
@@ -146,9 +146,4 @@ class JarStartIT {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }
 
-    static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
-    }
 }

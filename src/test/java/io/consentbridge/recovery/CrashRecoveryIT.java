@@ -1,5 +1,6 @@
 package io.consentbridge.recovery;
 
+import org.apache.camel.test.AvailablePortFinder;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.consentbridge.kafka.EmbeddedKafkaBroker;
 import io.consentbridge.nylas.NylasStandIn;
@@ -280,8 +281,8 @@ class CrashRecoveryIT {
 
         App(Path work, String brokers, String nylasUri, Map<String, String> topics, String grantWorkTopic, String groupId) {
             this.work = work;
-            int httpPort = RecoveryKit.freePort();
-            this.managementPort = RecoveryKit.freePort();
+            int httpPort = AvailablePortFinder.getNextAvailable();
+            this.managementPort = AvailablePortFinder.getNextAvailable();
             command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
             // Settings without an environment variable: JVM system properties override application.properties.
             command.add("-Dtopics.grant-work=" + grantWorkTopic);

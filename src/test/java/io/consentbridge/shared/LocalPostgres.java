@@ -1,7 +1,7 @@
 package io.consentbridge.shared;
 
+import org.apache.camel.test.AvailablePortFinder;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,7 +56,7 @@ public final class LocalPostgres {
         Path bin = findBinaries();
         try {
             Path root = Files.createTempDirectory("consent-bridge-pg");
-            LocalPostgres pg = new LocalPostgres(bin, root, freePort());
+            LocalPostgres pg = new LocalPostgres(bin, root, AvailablePortFinder.getNextAvailable());
             long t0 = System.nanoTime();
             pg.initdb();
             long t1 = System.nanoTime();
@@ -203,11 +203,4 @@ public final class LocalPostgres {
         }
     }
 
-    private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 }

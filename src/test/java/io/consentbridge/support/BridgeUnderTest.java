@@ -1,5 +1,6 @@
 package io.consentbridge.support;
 
+import org.apache.camel.test.AvailablePortFinder;
 import io.consentbridge.ConsentBridge;
 import io.consentbridge.nylas.NylasStandIn;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -9,7 +10,6 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.camel.main.Main;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -62,8 +62,8 @@ public final class BridgeUnderTest implements AutoCloseable {
     private BridgeUnderTest(NylasStandIn nylas, Map<String, String> shared, String dbUrl, String bootstrapServers) {
         this.nylas = nylas;
         this.bootstrap = bootstrapServers;
-        this.httpPort = freePort();
-        this.managementPort = freePort();
+        this.httpPort = AvailablePortFinder.getNextAvailable();
+        this.managementPort = AvailablePortFinder.getNextAvailable();
         String id = UUID.randomUUID().toString().substring(0, 8);
         if (shared != null) {
             settings.putAll(shared);
@@ -211,11 +211,4 @@ public final class BridgeUnderTest implements AutoCloseable {
         }
     }
 
-    static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 }
