@@ -80,10 +80,7 @@ class CallbackBenchmark {
                     }
                     for (int i = 0; i < n; i++) {
                         String tenant = "cb-" + round + "-" + i;
-                        JsonNode issued = urls.awaitEvent(e -> tenant.equals(e.path("subject").asText()), Duration.ofMinutes(2));
-                        java.util.regex.Matcher state = java.util.regex.Pattern.compile("[?&]state=([^&]+)").matcher(issued.path("data").path("consent_url").asText());
-                        state.find();
-                        callbacks.add(bridge.callbackUri("admin_consent=true&state=" + state.group(1)));
+                        callbacks.add(bridge.callbackUri("admin_consent=true&state=" + urls.awaitConsentState(tenant, Duration.ofMinutes(2))));
                     }
                     List<Long> health = Collections.synchronizedList(new ArrayList<>());
                     List<Long> answers = burst(client, callbacks, () -> health.add(probe(client, bridge)), 200);

@@ -45,10 +45,10 @@ class CloudEventsOutTest {
             // consent.url.issued, grant.failed (invalid_mailbox), consent.granted, grant.created, grant.failed (Nylas 400)
             bridge.nylas.failWhen(r -> r.path().equals("/v3/connect/custom") && r.body().contains("refused@"), 400);
             bridge.send("onboarding", "ce-yes", "{\"request_id\":\"r-yes\",\"tenant_id\":\"ce-yes\",\"mailboxes\":[\"ada@ce.example\",\"refused@ce.example\",\"not an address\"]}");
-            bridge.get(bridge.callbackUri("admin_consent=true&state=" + state(urls, "ce-yes")), null);
+            bridge.get(bridge.callbackUri("admin_consent=true&state=" + urls.awaitConsentState("ce-yes", WAIT)), null);
             // consent.denied
             bridge.send("onboarding", "ce-no", "{\"request_id\":\"r-no\",\"tenant_id\":\"ce-no\"}");
-            bridge.get(bridge.callbackUri("error=access_denied&error_description=declined&state=" + state(urls, "ce-no")), null);
+            bridge.get(bridge.callbackUri("error=access_denied&error_description=declined&state=" + urls.awaitConsentState("ce-no", WAIT)), null);
             // request.rejected: an invalid request, and a broken CloudEvent (non-JSON, so original is text)
             bridge.send("onboarding", "ce-bad", "{\"request_id\":\"r-bad\",\"tenant_id\":\"ce-bad\",\"provider\":\"google\"}");
             bridge.send("onboarding", "ce-bad", "not json", Map.of("ce_specversion", "1.0"));
@@ -88,13 +88,6 @@ class CloudEventsOutTest {
             }
             assertThat(types).containsAll(expected);
         }
-    }
-
-    static String state(TopicReader urls, String tenant) {
-        JsonNode issued = urls.awaitEvent(e -> tenant.equals(e.path("subject").asText()), WAIT);
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("[?&]state=([^&]+)").matcher(issued.path("data").path("consent_url").asText());
-        assertThat(m.find()).isTrue();
-        return m.group(1);
     }
 
     static List<ConsumerRecord<String, CloudEvent>> readWithTheSdk(BridgeUnderTest bridge, String topic) {

@@ -74,6 +74,16 @@ public final class TopicReader implements AutoCloseable {
         return events().stream().filter(match).findFirst().orElseThrow();
     }
 
+    /** The one-time state of the consent link issued to a tenant (on a consent-urls reader). */
+    public String awaitConsentState(String tenant, Duration timeout) {
+        JsonNode issued = awaitEvent(e -> tenant.equals(e.path("subject").asText()), timeout);
+        java.util.regex.Matcher state = java.util.regex.Pattern.compile("[?&]state=([^&]+)").matcher(issued.path("data").path("consent_url").asText());
+        if (!state.find()) {
+            throw new AssertionError("no state in the consent link of " + tenant + ": " + issued);
+        }
+        return state.group(1);
+    }
+
     @Override
     public void close() {
         running = false;
