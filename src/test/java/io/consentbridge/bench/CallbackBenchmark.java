@@ -1,6 +1,5 @@
 package io.consentbridge.bench;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpServer;
 import io.consentbridge.nylas.NylasStandIn;
 import io.consentbridge.shared.LocalPostgres;
