@@ -40,8 +40,11 @@ public final class Settings {
             Map.entry("ROUTES_DIR", "routes.dir"),
             Map.entry("ROUTES_RELOAD", "routes.reload"));
 
-    /** Where properties are read from, later ones winning: the jar's copy, then the one on disk. */
-    public static final String LOCATIONS = "classpath:application.properties;optional=true,file:config/application.properties;optional=true";
+    /**
+     * Where properties are read from. Camel takes a key from the first location that has it, so the
+     * operator's file on disk comes first and the jar's copy fills in what it leaves out.
+     */
+    public static final String LOCATIONS = "file:config/application.properties;optional=true,classpath:application.properties;optional=true";
 
     private Settings() {
     }

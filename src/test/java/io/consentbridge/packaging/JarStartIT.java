@@ -26,13 +26,15 @@ class JarStartIT {
     @Test
     void startsOnEmbeddedDefaultsAndAnswersHealthOnTheManagementPort() throws Exception {
         Path workDir = Files.createTempDirectory("consent-bridge-jar");
+        Files.createDirectories(workDir.resolve("config"));
+        Files.writeString(workDir.resolve("config").resolve("application.properties"), "admin.token = token-from-disk\n");
         int httpPort = AvailablePortFinder.getNextAvailable();
         int managementPort = AvailablePortFinder.getNextAvailable();
         ProcessBuilder builder = new ProcessBuilder(javaBin(), "-jar", JAR.toString())
                 .directory(workDir.toFile())
                 .redirectErrorStream(true)
                 .redirectOutput(workDir.resolve("out.log").toFile());
-        builder.environment().keySet().removeIf(k -> k.equals("KAFKA_BROKERS") || k.equals("DB_URL"));
+        builder.environment().keySet().removeIf(k -> k.equals("KAFKA_BROKERS") || k.equals("DB_URL") || k.equals("ADMIN_TOKEN"));
         builder.environment().put("NYLAS_API_KEY", "nyk_jar_test_key_9e1");
         builder.environment().put("NYLAS_CLIENT_ID", "jar-test-client");
         builder.environment().put("HTTP_PORT", String.valueOf(httpPort));
@@ -62,6 +64,14 @@ class JarStartIT {
 
             URI callback = URI.create("http://localhost:" + httpPort + "/nylas/admin-consent/callback?state=nope&admin_consent=true");
             assertThat(http.send(HttpRequest.newBuilder(callback).build(), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(400);
+
+            // The operator's config/application.properties beside the jar wins over the jar's own copy:
+            // the status endpoint is on (token from the file), where the jar's default leaves it off.
+            URI tenantStatus = URI.create("http://localhost:" + managementPort + "/onboarding/nobody");
+            assertThat(http.send(HttpRequest.newBuilder(tenantStatus).header("Authorization", "Bearer wrong").build(),
+                    HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(401);
+            assertThat(http.send(HttpRequest.newBuilder(tenantStatus).header("Authorization", "Bearer token-from-disk").build(),
+                    HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(404);
 
             process.destroy(); // SIGTERM
             assertThat(process.waitFor(60, TimeUnit.SECONDS)).as("stopped on SIGTERM").isTrue();
