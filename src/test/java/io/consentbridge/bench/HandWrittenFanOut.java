@@ -1,0 +1,215 @@
+package io.consentbridge.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * What a grant is, written by hand: the yardstick GrantCostBenchmark holds the bundle against. For
+ * each of N mailboxes of one tenant: {@code POST /v3/connect/custom} (java.net.http), one ledger row
+ * committed on its own (plain JDBC, H2 with the bundle's settings), one grant.created event
+ * (kafka-clients, acks=all, idempotent). As many workers and the same rate cap as the bundle's
+ * defaults (grants.consumers, nylas.max-requests-per-second in application.properties). No retries:
+ * a failure is counted, and the exit status is 1.
+ *
+ * <p>Arguments: bootstrap servers, Nylas base URI, API key, ledger directory, N, topic, and optionally
+ * the credential id (default {@code bench-credential}) and tenant id (default {@code hand-written}).
+ * With N = 0 it only starts (opens the ledger, connects to Kafka) and stops: its start-up cost.
+ * Prints one line, the counts.
+ */
+public final class HandWrittenFanOut {
+    /** The bundle's H2 settings, as LedgerDatabase.H2_SETTINGS gives them to every H2 ledger. */
+    static final String H2_SETTINGS = ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH;DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private HandWrittenFanOut() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length < 6) {
+            System.err.println("usage: HandWrittenFanOut <bootstrap servers> <nylas base uri> <api key> <ledger dir> <N> <topic>"
+                    + " [credential id] [tenant id]");
+            System.exit(2);
+        }
+        String bootstrap = args[0];
+        URI connectCustom = URI.create(args[1] + "/v3/connect/custom");
+        String apiKey = args[2];
+        Path ledgerDir = Path.of(args[3]);
+        int mailboxes = Integer.parseInt(args[4]);
+        String topic = args[5];
+        String credentialId = args.length > 6 ? args[6] : "bench-credential";
+        String tenant = args.length > 7 ? args[7] : "hand-written";
+        Properties defaults = bundleDefaults();
+        int workers = Integer.parseInt(System.getProperty("grants.consumers", defaults.getProperty("grants.consumers")).trim());
+        int perSecond = Integer.parseInt(
+                System.getProperty("nylas.max-requests-per-second", defaults.getProperty("nylas.max-requests-per-second")).trim());
+
+        Files.createDirectories(ledgerDir);
+        String jdbcUrl = "jdbc:h2:file:" + ledgerDir.resolve("hand-written").toAbsolutePath() + H2_SETTINGS;
+        try (Connection setup = DriverManager.getConnection(jdbcUrl); Statement ddl = setup.createStatement()) {
+            ddl.execute("create table if not exists mailbox_grant (tenant_id varchar(128) not null, email varchar(320) not null,"
+                    + " grant_id varchar(128) not null, grant_status varchar(32), nylas_request_id varchar(128),"
+                    + " updated_at timestamp with time zone not null, primary key (tenant_id, email))");
+        }
+        KafkaProducer<String, String> producer = new KafkaProducer<>(Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                ProducerConfig.ACKS_CONFIG, "all",
+                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
+                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
+                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class));
+        producer.partitionsFor(topic); // connected before the first grant, as the bundle is
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
+
+        // At most perSecond calls start in any 1-second window: a permit comes back 1 s after it was taken.
+        Semaphore permits = new Semaphore(perSecond);
+        ScheduledExecutorService releaser = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "rate-releaser");
+            t.setDaemon(true);
+            return t;
+        });
+        AtomicInteger next = new AtomicInteger();
+        AtomicInteger granted = new AtomicInteger();
+        AtomicInteger failed = new AtomicInteger();
+        AtomicInteger acked = new AtomicInteger();
+        AtomicInteger unsent = new AtomicInteger();
+        List<Thread> threads = new ArrayList<>();
+        for (int w = 0; w < workers; w++) {
+            Thread worker = new Thread(() -> {
+                try (Connection ledger = DriverManager.getConnection(jdbcUrl);
+                     PreparedStatement insert = prepare(ledger)) {
+                    for (int i = next.getAndIncrement(); i < mailboxes; i = next.getAndIncrement()) {
+                        String email = tenant + "-" + i + "@bench.example.com";
+                        permits.acquireUninterruptibly();
+                        releaser.schedule((Runnable) permits::release, 1, TimeUnit.SECONDS);
+                        try {
+                            ObjectNode body = JSON.createObjectNode().put("provider", "microsoft");
+                            body.putObject("settings").put("email_address", email).put("credential_id", credentialId);
+                            HttpResponse<byte[]> answer = http.send(HttpRequest.newBuilder(connectCustom)
+                                            .timeout(Duration.ofSeconds(30))
+                                            .header("Authorization", "Bearer " + apiKey)
+                                            .header("Content-Type", "application/json")
+                                            .POST(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body)))
+                                            .build(),
+                                    HttpResponse.BodyHandlers.ofByteArray());
+                            if (answer.statusCode() / 100 != 2) {
+                                failed.incrementAndGet();
+                                continue;
+                            }
+                            JsonNode answered = JSON.readTree(answer.body());
+                            JsonNode grant = answered.path("data");
+                            String grantId = grant.path("id").asText();
+                            insert.setString(1, tenant);
+                            insert.setString(2, email);
+                            insert.setString(3, grantId);
+                            insert.setString(4, grant.path("grant_status").asText(null));
+                            insert.setString(5, answered.path("request_id").asText(null));
+                            insert.setTimestamp(6, Timestamp.from(Instant.now()));
+                            insert.executeUpdate();
+                            ledger.commit();
+                            granted.incrementAndGet();
+                            producer.send(new ProducerRecord<>(topic, tenant, grantCreated(tenant, credentialId, email, grantId, grant)),
+                                    (metadata, error) -> (error == null ? acked : unsent).incrementAndGet());
+                        } catch (Exception e) {
+                            failed.incrementAndGet();
+                            ledger.rollback();
+                        }
+                    }
+                } catch (Exception e) {
+                    failed.incrementAndGet();
+                }
+            }, "grant-worker-" + w);
+            worker.start();
+            threads.add(worker);
+        }
+        for (Thread worker : threads) {
+            worker.join();
+        }
+        producer.close(); // sends what is buffered and waits for every acknowledgement
+        int rows;
+        try (Connection ledger = DriverManager.getConnection(jdbcUrl);
+             PreparedStatement count = ledger.prepareStatement("select count(*) from mailbox_grant where tenant_id = ?")) {
+            count.setString(1, tenant);
+            try (ResultSet result = count.executeQuery()) {
+                result.next();
+                rows = result.getInt(1);
+            }
+        }
+        System.out.printf("HandWrittenFanOut: mailboxes=%d granted=%d ledger_rows=%d events_acked=%d failed=%d unsent=%d workers=%d cap=%d/s%n",
+                mailboxes, granted.get(), rows, acked.get(), failed.get(), unsent.get(), workers, perSecond);
+        System.exit(granted.get() == mailboxes && acked.get() == mailboxes ? 0 : 1);
+    }
+
+    private static PreparedStatement prepare(Connection ledger) throws Exception {
+        ledger.setAutoCommit(false);
+        return ledger.prepareStatement("insert into mailbox_grant (tenant_id, email, grant_id, grant_status, nylas_request_id, updated_at)"
+                + " values (?, ?, ?, ?, ?, ?)");
+    }
+
+    /** A CloudEvents-shaped grant.created, as the contract describes it (§2), written with plain Jackson. */
+    private static String grantCreated(String tenant, String credentialId, String email, String grantId, JsonNode grant) throws Exception {
+        ObjectNode event = JSON.createObjectNode()
+                .put("specversion", "1.0")
+                .put("id", UUID.randomUUID().toString())
+                .put("source", "consent-bridge")
+                .put("type", "grant.created")
+                .put("time", Instant.now().truncatedTo(ChronoUnit.MILLIS).toString())
+                .put("subject", tenant)
+                .put("datacontenttype", "application/json");
+        ObjectNode data = event.putObject("data")
+                .put("request_id", "hand-written")
+                .put("tenant_id", tenant)
+                .put("credential_id", credentialId)
+                .put("email", email)
+                .put("grant_id", grantId)
+                .put("grant_status", grant.path("grant_status").asText(null));
+        if (grant.has("scope")) {
+            data.set("scope", grant.get("scope").deepCopy());
+        }
+        return JSON.writeValueAsString(event);
+    }
+
+    /** The bundle's own defaults (application.properties is on the class path, as in the jar). */
+    private static Properties bundleDefaults() throws Exception {
+        Properties properties = new Properties();
+        try (InputStream in = HandWrittenFanOut.class.getClassLoader().getResourceAsStream("application.properties")) {
+            if (in == null) {
+                throw new IllegalStateException("application.properties is not on the class path");
+            }
+            properties.load(new InputStreamReader(in, StandardCharsets.UTF_8));
+        }
+        return properties;
+    }
+}
