@@ -121,7 +121,7 @@ public class ConsentLedger {
                         + " consent_error_description = null, updated_at = ? where tenant_id = ?",
                         request.requestId(), request.azureTenant(), now, request.tenantId());
             }
-            addMailboxes(c, request.tenantId(), request.requestId(), request.mailboxes(), "waiting", now);
+            addMailboxes(c, request.tenantId(), request.requestId(), null, request.mailboxes(), "waiting", now);
             // No credential yet: the invalid strings are answered now, whatever happens to the rest.
             announceInvalid(c, request.tenantId(), request.requestId(), null, request.invalidMailboxes());
             return Admission.NEW;
@@ -248,7 +248,7 @@ public class ConsentLedger {
             }
             Jdbc.update(c, "insert into inbound_request (request_id, tenant_id, kind, received_at) values (?, ?, 'mailboxes', ?)",
                     request.requestId(), request.tenantId(), now);
-            addMailboxes(c, request.tenantId(), request.requestId(), request.mailboxes(), "waiting", now);
+            addMailboxes(c, request.tenantId(), request.requestId(), credentialId, request.mailboxes(), "waiting", now);
             announceInvalid(c, request.tenantId(), request.requestId(), credentialId, request.invalidMailboxes());
             // A mailbox whose grant failed earlier is tried again when asked for again.
             try (PreparedStatement s = c.prepareStatement("update mailbox set grant_state = 'waiting', request_id = ?, updated_at = ?"
@@ -297,37 +297,38 @@ public class ConsentLedger {
                 throw new LedgerDataException("Nylas answered without a grant id");
             }
             // Once per mailbox: a work record handled twice (a relay lease that ran out) announces nothing new.
-            int updated = Jdbc.update(c, "update mailbox set grant_state = 'granted', grant_id = ?, nylas_grant_status = ?, error_type = null,"
-                            + " error_message = null, http_status = null, nylas_request_id = ?, updated_at = ?"
+            List<?> scope = grant.has("scope") ? mapper.convertValue(grant.get("scope"), List.class) : List.of();
+            int updated = Jdbc.update(c, "update mailbox set grant_state = 'granted', grant_id = ?, nylas_grant_status = ?, grant_scope = ?,"
+                            + " error_type = null, error_message = null, http_status = null, nylas_request_id = ?, updated_at = ?"
                             + " where tenant_id = ? and email = ? and grant_state <> 'granted'",
-                    grantId, grantStatus, truncate(nylasRequestId, 128), now, work.tenantId(), work.email());
+                    grantId, grantStatus, json(scope), truncate(nylasRequestId, 128), now, work.tenantId(), work.email());
             if (updated == 0) {
                 return null;
             }
-            Map<String, Object> data = new LinkedHashMap<>();
-            data.put("credential_id", work.credentialId());
-            data.put("email", work.email());
-            data.put("grant_id", grantId);
-            data.put("grant_status", grantStatus);
-            data.put("scope", grant.has("scope") ? mapper.convertValue(grant.get("scope"), List.class) : List.of());
+            Map<String, Object> data = grantCreated(work.credentialId(), work.email(), grantId, grantStatus, scope);
             Outbox.add(c, clock, topics.results(), work.tenantId(), null,
                     events.build("grant.created", work.tenantId(), work.requestId(), data));
+            answerWaiters(c, work.tenantId(), work.email(), "grant.created", data, now);
             return null;
         });
     }
 
     public void recordGrantFailure(GrantWork work, NylasError error) {
         jdbc.inTransaction(c -> {
-            Jdbc.update(c, "update mailbox set grant_state = 'failed', error_type = ?, error_message = ?, http_status = ?,"
+            Instant now = Instant.now(clock);
+            int updated = Jdbc.update(c, "update mailbox set grant_state = 'failed', error_type = ?, error_message = ?, http_status = ?,"
                             + " nylas_request_id = ?, updated_at = ? where tenant_id = ? and email = ? and grant_state <> 'granted'",
                     truncate(error.type(), 128), truncate(error.message(), 2048), error.httpStatus(), truncate(error.requestId(), 128),
-                    Instant.now(clock), work.tenantId(), work.email());
+                    now, work.tenantId(), work.email());
             Map<String, Object> data = new LinkedHashMap<>();
             data.put("credential_id", work.credentialId());
             data.put("email", work.email());
             data.put("error", error.asEventField());
             Outbox.add(c, clock, topics.results(), work.tenantId(), null,
                     events.build("grant.failed", work.tenantId(), work.requestId(), data));
+            if (updated == 1) {
+                answerWaiters(c, work.tenantId(), work.email(), "grant.failed", data, now);
+            }
             return null;
         });
     }
@@ -432,18 +433,87 @@ public class ConsentLedger {
 
     // ---- helpers ---------------------------------------------------------------------------
 
-    private void addMailboxes(Connection c, String tenantId, String requestId, List<String> emails, String state, Instant now) throws SQLException {
+    /**
+     * Adds a request's mailboxes. A mailbox the tenant already has under another request: still on
+     * its way (waiting, queued), this request waits for the same outcome; already granted, this
+     * request is told at once; failed, the caller decides (a mailbox request asks again).
+     */
+    private void addMailboxes(Connection c, String tenantId, String requestId, String credentialId, List<String> emails,
+                              String state, Instant now) throws SQLException {
         if (emails.isEmpty()) {
             return;
         }
-        try (PreparedStatement s = c.prepareStatement("insert into mailbox (tenant_id, email, request_id, grant_state, updated_at)"
-                + " values (?, ?, ?, ?, ?) on conflict do nothing")) {
-            for (String email : emails) {
-                Jdbc.bind(s, tenantId, email, requestId, state, now);
-                s.addBatch();
+        Map<String, String[]> known = new java.util.HashMap<>();
+        try (PreparedStatement s = Jdbc.prepare(c, "select email, request_id, grant_state, grant_id, nylas_grant_status, grant_scope"
+                + " from mailbox where tenant_id = ?", tenantId);
+             ResultSet rs = s.executeQuery()) {
+            while (rs.next()) {
+                known.put(rs.getString(1), new String[]{rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5), rs.getString(6)});
             }
-            s.executeBatch();
         }
+        try (PreparedStatement insert = c.prepareStatement("insert into mailbox (tenant_id, email, request_id, grant_state, updated_at)"
+                + " values (?, ?, ?, ?, ?) on conflict do nothing");
+             PreparedStatement waiter = c.prepareStatement("insert into mailbox_waiter (tenant_id, email, request_id)"
+                     + " values (?, ?, ?) on conflict do nothing");
+             PreparedStatement told = Outbox.batch(c)) {
+            for (String email : emails) {
+                String[] row = known.get(email);
+                if (row == null) {
+                    Jdbc.bind(insert, tenantId, email, requestId, state, now);
+                    insert.addBatch();
+                } else if (!row[0].equals(requestId) && ("waiting".equals(row[1]) || "queued".equals(row[1]))) {
+                    Jdbc.bind(waiter, tenantId, email, requestId);
+                    waiter.addBatch();
+                } else if (!row[0].equals(requestId) && "granted".equals(row[1])) {
+                    Map<String, Object> data = grantCreated(credentialId, email, row[2], row[3], scope(row[4]));
+                    Jdbc.bind(told, topics.results(), tenantId, null, events.build("grant.created", tenantId, requestId, data), now);
+                    told.addBatch();
+                }
+            }
+            insert.executeBatch();
+            waiter.executeBatch();
+            told.executeBatch();
+        }
+    }
+
+    private List<?> scope(String json) {
+        if (json == null) {
+            return List.of();
+        }
+        try {
+            return mapper.readValue(json, List.class);
+        } catch (JsonProcessingException e) {
+            return List.of();
+        }
+    }
+
+    private static Map<String, Object> grantCreated(String credentialId, String email, String grantId, String grantStatus, List<?> scope) {
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("credential_id", credentialId);
+        data.put("email", email);
+        data.put("grant_id", grantId);
+        data.put("grant_status", grantStatus);
+        data.put("scope", scope);
+        return data;
+    }
+
+    /** The same outcome for every other request that asked for this mailbox meanwhile; they are then answered. */
+    private void answerWaiters(Connection c, String tenantId, String email, String type, Map<String, Object> data, Instant now) throws SQLException {
+        List<String> waiting = new ArrayList<>();
+        try (PreparedStatement s = Jdbc.prepare(c, "select request_id from mailbox_waiter where tenant_id = ? and email = ? order by request_id",
+                tenantId, email);
+             ResultSet rs = s.executeQuery()) {
+            while (rs.next()) {
+                waiting.add(rs.getString(1));
+            }
+        }
+        if (waiting.isEmpty()) {
+            return;
+        }
+        for (String requestId : waiting) {
+            Outbox.add(c, clock, topics.results(), tenantId, null, events.build(type, tenantId, requestId, data));
+        }
+        Jdbc.update(c, "delete from mailbox_waiter where tenant_id = ? and email = ?", tenantId, email);
     }
 
     /** One {@code grant.failed} ({@code invalid_mailbox}) per string that is not an address, with the string as given. */

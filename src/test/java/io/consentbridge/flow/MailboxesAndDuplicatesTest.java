@@ -45,6 +45,35 @@ class MailboxesAndDuplicatesTest {
                 .filter(email -> email.endsWith("@" + domain + ".com")).toList();
     }
 
+    /**
+     * Contract §2: every request that asks for a mailbox gets its own outcome, also when another
+     * request asked for it first (while it waits for consent, or once it is granted); Nylas is
+     * still called once per mailbox.
+     */
+    @Test
+    void eachRequestThatAsksForAMailboxGetsItsOwnOutcome() {
+        bridge.send("onboarding", "many", "{\"request_id\":\"req-many-1\",\"tenant_id\":\"many\",\"mailboxes\":[\"ada@many.com\",\"bob@many.com\"]}");
+        JsonNode issued = consentUrls.awaitEvent(e -> "many".equals(e.path("subject").asText()), WAIT);
+        // Before consent, a second request asks for ada again and for carol.
+        bridge.send("mailboxes", "many", "{\"request_id\":\"req-many-2\",\"tenant_id\":\"many\",\"mailboxes\":[\"ada@many.com\",\"carol@many.com\"]}");
+        pause(1000);
+        bridge.consentVia(issued.path("data").path("consent_url").asText());
+        await().atMost(WAIT).until(() -> count(results, "grant.created", "many") == 4);
+        // After the grant, a third request asks for ada once more: told at once, with the same grant.
+        bridge.send("mailboxes", "many", "{\"request_id\":\"req-many-3\",\"tenant_id\":\"many\",\"mailboxes\":[\"ada@many.com\"]}");
+        await().atMost(WAIT).until(() -> count(results, "grant.created", "many") == 5);
+        pause(1000);
+
+        List<JsonNode> created = results.events("grant.created").stream().filter(e -> "many".equals(e.path("subject").asText())).toList();
+        assertThat(created.stream().map(e -> e.path("data").path("request_id").asText() + " " + e.path("data").path("email").asText()).sorted())
+                .containsExactly("req-many-1 ada@many.com", "req-many-1 bob@many.com", "req-many-2 ada@many.com",
+                        "req-many-2 carol@many.com", "req-many-3 ada@many.com");
+        assertThat(created.stream().filter(e -> e.path("data").path("email").asText().equals("ada@many.com"))
+                .map(e -> e.path("data").path("grant_id").asText()).distinct()).hasSize(1);
+        assertThat(created).allSatisfy(e -> assertThat(e.path("data").path("scope").isArray()).isTrue());
+        assertThat(grantCallsFor("many")).hasSize(3);
+    }
+
     @Test
     void theSameRequestDeliveredTwiceMakesOneCredentialAndNoDuplicateGrants() {
         String request = "{\"request_id\":\"req-dup\",\"tenant_id\":\"dup\",\"mailboxes\":[\"a@dup.com\",\"b@dup.com\"]}";
@@ -64,7 +93,10 @@ class MailboxesAndDuplicatesTest {
         bridge.send("mailboxes", "dup", "{\"request_id\":\"mbx-dup\",\"tenant_id\":\"dup\",\"mailboxes\":[\"a@dup.com\",\"B@dup.com\"]}");
         pause(2000);
         assertThat(grantCallsFor("dup")).containsExactlyInAnyOrder("a@dup.com", "b@dup.com");
-        assertThat(count(results, "grant.created", "dup")).isEqualTo(2);
+        // No new grant; the mailbox request, delivered twice, is told once per mailbox that they are granted.
+        assertThat(results.events("grant.created").stream().filter(e -> "dup".equals(e.path("subject").asText()))
+                .map(e -> e.path("data").path("request_id").asText() + " " + e.path("data").path("email").asText()).sorted())
+                .containsExactly("mbx-dup a@dup.com", "mbx-dup b@dup.com", "req-dup a@dup.com", "req-dup b@dup.com");
         assertThat(count(results, "consent.granted", "dup")).isEqualTo(1);
     }
 
