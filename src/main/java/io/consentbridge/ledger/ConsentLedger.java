@@ -443,34 +443,42 @@ public class ConsentLedger {
         if (emails.isEmpty()) {
             return;
         }
-        Map<String, String[]> known = new java.util.HashMap<>();
-        try (PreparedStatement s = Jdbc.prepare(c, "select email, request_id, grant_state, grant_id, nylas_grant_status, grant_scope"
-                + " from mailbox where tenant_id = ?", tenantId);
-             ResultSet rs = s.executeQuery()) {
-            while (rs.next()) {
-                known.put(rs.getString(1), new String[]{rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5), rs.getString(6)});
-            }
-        }
+        int[] inserted;
         try (PreparedStatement insert = c.prepareStatement("insert into mailbox (tenant_id, email, request_id, grant_state, updated_at)"
-                + " values (?, ?, ?, ?, ?) on conflict do nothing");
+                + " values (?, ?, ?, ?, ?) on conflict do nothing")) {
+            for (String email : emails) {
+                Jdbc.bind(insert, tenantId, email, requestId, state, now);
+                insert.addBatch();
+            }
+            inserted = insert.executeBatch();
+        }
+        // Only the mailboxes the tenant already had (nothing inserted) are looked at again.
+        try (PreparedStatement existing = c.prepareStatement("select request_id, grant_state, grant_id, nylas_grant_status, grant_scope"
+                + " from mailbox where tenant_id = ? and email = ?");
              PreparedStatement waiter = c.prepareStatement("insert into mailbox_waiter (tenant_id, email, request_id)"
                      + " values (?, ?, ?) on conflict do nothing");
              PreparedStatement told = Outbox.batch(c)) {
-            for (String email : emails) {
-                String[] row = known.get(email);
-                if (row == null) {
-                    Jdbc.bind(insert, tenantId, email, requestId, state, now);
-                    insert.addBatch();
-                } else if (!row[0].equals(requestId) && ("waiting".equals(row[1]) || "queued".equals(row[1]))) {
-                    Jdbc.bind(waiter, tenantId, email, requestId);
-                    waiter.addBatch();
-                } else if (!row[0].equals(requestId) && "granted".equals(row[1])) {
-                    Map<String, Object> data = grantCreated(credentialId, email, row[2], row[3], scope(row[4]));
-                    Jdbc.bind(told, topics.results(), tenantId, null, events.build("grant.created", tenantId, requestId, data), now);
-                    told.addBatch();
+            for (int i = 0; i < emails.size(); i++) {
+                if (inserted[i] > 0) {
+                    continue;
+                }
+                String email = emails.get(i);
+                Jdbc.bind(existing, tenantId, email);
+                try (ResultSet row = existing.executeQuery()) {
+                    if (!row.next() || row.getString(1).equals(requestId)) {
+                        continue;
+                    }
+                    String grantState = row.getString(2);
+                    if ("waiting".equals(grantState) || "queued".equals(grantState)) {
+                        Jdbc.bind(waiter, tenantId, email, requestId);
+                        waiter.addBatch();
+                    } else if ("granted".equals(grantState)) {
+                        Map<String, Object> data = grantCreated(credentialId, email, row.getString(3), row.getString(4), scope(row.getString(5)));
+                        Jdbc.bind(told, topics.results(), tenantId, null, events.build("grant.created", tenantId, requestId, data), now);
+                        told.addBatch();
+                    }
                 }
             }
-            insert.executeBatch();
             waiter.executeBatch();
             told.executeBatch();
         }
