@@ -50,7 +50,12 @@ final class GroupCommit extends Jdbc implements AutoCloseable {
         if (closed) {
             throw new LedgerUnavailableException(new SQLException("the ledger is closing"));
         }
-        waiting.add(new Pending(work, answer));
+        Pending pending = new Pending(work, answer);
+        waiting.add(pending);
+        // Closed in between: the writers may have gone, so nobody would answer.
+        if (closed && waiting.remove(pending)) {
+            throw new LedgerUnavailableException(new SQLException("the ledger is closing"));
+        }
         try {
             return (T) answer.get();
         } catch (ExecutionException e) {
