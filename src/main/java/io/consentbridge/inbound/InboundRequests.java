@@ -212,7 +212,8 @@ public class InboundRequests {
             return MailboxAddress.isValid(value);
         }
     };
-    private static final JsonSchemaFactory SCHEMAS = JsonSchemaFactory.builder(JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012))
+    /** JSON Schema 2020-12 with {@code format: email} judged by {@link MailboxAddress}: for every schema of the bundle's. */
+    public static final JsonSchemaFactory SCHEMAS = JsonSchemaFactory.builder(JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012))
             .metaSchema(JsonMetaSchema.builder(JsonMetaSchema.getV202012()).format(EMAIL).build())
             .build();
 

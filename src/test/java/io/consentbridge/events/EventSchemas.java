@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.networknt.schema.JsonSchema;
 import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SchemaValidatorsConfig;
-import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
+import io.consentbridge.inbound.InboundRequests;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -18,7 +18,7 @@ import java.util.concurrent.ConcurrentHashMap;
 /** The published JSON Schema of each event type's data, {@code config/schemas/<type>.data.schema.json}. */
 final class EventSchemas {
     static final Path DIRECTORY = Path.of("config", "schemas");
-    private static final JsonSchemaFactory FACTORY = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
+    private static final JsonSchemaFactory FACTORY = InboundRequests.SCHEMAS;
     private static final SchemaValidatorsConfig STRICT = SchemaValidatorsConfig.builder().formatAssertionsEnabled(true).build();
     private static final Map<String, JsonSchema> LOADED = new ConcurrentHashMap<>();
 

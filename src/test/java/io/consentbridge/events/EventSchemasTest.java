@@ -1,13 +1,11 @@
 package io.consentbridge.events;
 
+import io.consentbridge.inbound.InboundRequests;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import com.networknt.schema.ExecutionContext;
-import com.networknt.schema.Format;
-import com.networknt.schema.JsonMetaSchema;
 import com.networknt.schema.JsonSchema;
 import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SchemaId;
@@ -15,7 +13,6 @@ import com.networknt.schema.SchemaLocation;
 import com.networknt.schema.SchemaValidatorsConfig;
 import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
-import io.consentbridge.inbound.MailboxAddress;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -81,20 +78,8 @@ class EventSchemasTest {
     static final SchemaValidatorsConfig CONFIG = SchemaValidatorsConfig.builder().formatAssertionsEnabled(true).build();
     /** The AsyncAPI specification's schema, and the document's own schemas (AsyncAPI Schema = draft-07 and more). */
     static final JsonSchemaFactory DRAFT_07 = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V7);
-    /** The schema files; {@code format: email} judged as the bundle judges it (InboundRequests). */
-    static final JsonSchemaFactory DRAFT_2020_12 = JsonSchemaFactory.builder(JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012))
-            .metaSchema(JsonMetaSchema.builder(JsonMetaSchema.getV202012()).format(new Format() {
-                @Override
-                public String getName() {
-                    return "email";
-                }
-
-                @Override
-                public boolean matches(ExecutionContext context, String value) {
-                    return MailboxAddress.isValid(value);
-                }
-            }).build())
-            .build();
+    /** The schema files; {@code format: email} judged as the bundle judges it. */
+    static final JsonSchemaFactory DRAFT_2020_12 = InboundRequests.SCHEMAS;
 
     final JsonNode document = read(DOCUMENT);
 
