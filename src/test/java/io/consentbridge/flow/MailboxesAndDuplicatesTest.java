@@ -39,6 +39,12 @@ class MailboxesAndDuplicatesTest {
         return reader.events().stream().filter(e -> type.equals(e.path("type").asText()) && tenant.equals(e.path("subject").asText())).count();
     }
 
+    /** "request_id email" of each outcome of this type for the tenant, sorted. */
+    static List<String> outcomes(String type, String tenant) {
+        return results.events(type).stream().filter(e -> tenant.equals(e.path("subject").asText()))
+                .map(e -> e.path("data").path("request_id").asText() + " " + e.path("data").path("email").asText()).sorted().toList();
+    }
+
     static List<String> grantCallsFor(String domain) {
         return bridge.nylas.requests("POST", "/v3/connect/custom").stream()
                 .map(r -> r.json().path("settings").path("email_address").asText())
@@ -65,7 +71,7 @@ class MailboxesAndDuplicatesTest {
         pause(1000);
 
         List<JsonNode> created = results.events("grant.created").stream().filter(e -> "many".equals(e.path("subject").asText())).toList();
-        assertThat(created.stream().map(e -> e.path("data").path("request_id").asText() + " " + e.path("data").path("email").asText()).sorted())
+        assertThat(outcomes("grant.created", "many"))
                 .containsExactly("req-many-1 ada@many.com", "req-many-1 bob@many.com", "req-many-2 ada@many.com",
                         "req-many-2 carol@many.com", "req-many-3 ada@many.com");
         assertThat(created.stream().filter(e -> e.path("data").path("email").asText().equals("ada@many.com"))
@@ -94,8 +100,7 @@ class MailboxesAndDuplicatesTest {
         pause(2000);
         assertThat(grantCallsFor("dup")).containsExactlyInAnyOrder("a@dup.com", "b@dup.com");
         // No new grant; the mailbox request, delivered twice, is told once per mailbox that they are granted.
-        assertThat(results.events("grant.created").stream().filter(e -> "dup".equals(e.path("subject").asText()))
-                .map(e -> e.path("data").path("request_id").asText() + " " + e.path("data").path("email").asText()).sorted())
+        assertThat(outcomes("grant.created", "dup"))
                 .containsExactly("mbx-dup a@dup.com", "mbx-dup b@dup.com", "req-dup a@dup.com", "req-dup b@dup.com");
         assertThat(count(results, "consent.granted", "dup")).isEqualTo(1);
     }

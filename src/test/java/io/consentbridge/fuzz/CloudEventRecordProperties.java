@@ -143,7 +143,7 @@ class CloudEventRecordProperties {
                     .isEqualTo(valid ? "unknown tenant" : fault == 11 ? "invalid " + (mailboxTopic ? "mailbox" : "onboarding") + " request" : "invalid CloudEvent");
             assertThat(data.path("errors").size()).isPositive();
         }
-        for (ConsumerRecord<String, String> written : concat(rejections, links)) {
+        for (ConsumerRecord<String, String> written : RecordOutcomeProperties.concat(rejections, links)) {
             assertThat(Arrays.stream(written.headers().toArray()).map(Header::key).toList()).as("headers written after " + what)
                     .containsExactly("content-type");
         }
@@ -152,12 +152,6 @@ class CloudEventRecordProperties {
     static List<ConsumerRecord<String, String>> after(TopicReader reader, int from, String canary) {
         List<ConsumerRecord<String, String>> all = reader.records();
         return all.subList(from, all.size()).stream().filter(r -> !r.value().contains("\"subject\":\"" + canary + "\"")).toList();
-    }
-
-    static <T> List<T> concat(List<T> a, List<T> b) {
-        List<T> all = new ArrayList<>(a);
-        all.addAll(b);
-        return all;
     }
 
     static JsonNode read(String json) {

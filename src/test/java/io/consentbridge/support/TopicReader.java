@@ -25,13 +25,7 @@ public final class TopicReader implements AutoCloseable {
     private volatile boolean running = true;
 
     public TopicReader(String bootstrap, String topic) {
-        KafkaConsumer<String, String> consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-                ConsumerConfig.GROUP_ID_CONFIG, "test-reader-" + UUID.randomUUID(),
-                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
-                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class));
-        consumer.subscribe(List.of(topic));
+        KafkaConsumer<String, String> consumer = fromTheStart(bootstrap, topic, "test-reader");
         thread = new Thread(() -> {
             try (consumer) {
                 while (running) {
@@ -41,6 +35,18 @@ public final class TopicReader implements AutoCloseable {
         }, "reader-" + topic);
         thread.setDaemon(true);
         thread.start();
+    }
+
+    /** A consumer of its own group (named after {@code groupPrefix}) that reads the topic from its first record. */
+    public static KafkaConsumer<String, String> fromTheStart(String bootstrap, String topic, String groupPrefix) {
+        KafkaConsumer<String, String> consumer = new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                ConsumerConfig.GROUP_ID_CONFIG, groupPrefix + "-" + UUID.randomUUID(),
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
+                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class));
+        consumer.subscribe(List.of(topic));
+        return consumer;
     }
 
     public List<ConsumerRecord<String, String>> records() {
