@@ -6,6 +6,8 @@ import io.consentbridge.consent.CallbackPages;
 import io.consentbridge.consent.ConsentCallback;
 import io.consentbridge.consent.ConsentLinks;
 import io.consentbridge.events.EventEnvelope;
+import io.consentbridge.events.ResultEvents;
+import io.consentbridge.grants.GrantWorkTopic;
 import io.consentbridge.inbound.InboundRequests;
 import io.consentbridge.kafka.KafkaOffsets;
 import io.consentbridge.kafka.LedgerSharingCheck;
@@ -117,17 +119,17 @@ public class BridgeConfiguration implements CamelConfiguration {
         HikariDataSource healthDataSource = LedgerDatabase.openExtra("ledger-health", ledgerUrl,
                 blankToNull(ledgerUser), blankToNull(ledgerPassword), 1);
         EventEnvelope events = new EventEnvelope(mapper, clock);
-        ConsentLinks links = new ConsentLinks(nylasApiUri, nylasClientId, redirectUri);
-        ConsentLedger.Topics topics = new ConsentLedger.Topics(consentUrlTopic, resultTopic, grantWorkTopic, grantPartitions);
-        ConsentLedger ledger = new ConsentLedger(dataSource, clock, Duration.parse(consentTtl), links, events, mapper, topics);
+        ResultEvents results = new ResultEvents(events, resultTopic);
+        GrantWorkTopic grantWork = new GrantWorkTopic(grantWorkTopic, grantPartitions, mapper);
+        ConsentLedger ledger = new ConsentLedger(dataSource, clock, results, grantWork, mapper);
         // A burst of callbacks shares its commits: each answer still waits for its own to be durable.
         // H2 writes one commit at a time, so one writer with larger groups is fastest there; PostgreSQL
         // commits in parallel, so it gets a writer per callback connection (CallbackBenchmark, 200 at once,
         // p99 above the HTTP floor: H2 +48..98 ms with one writer, +154 with four; PostgreSQL +130..156
         // with four, +250 with one).
         int writers = ledgerUrl.startsWith("jdbc:h2:") ? 1 : callbackPoolSize;
-        ConsentLedger callbackLedger = ConsentLedger.groupCommitting(callbackDataSource, writers, 100, clock, Duration.parse(consentTtl), links, events, mapper, topics);
-        ConsentLedger healthLedger = new ConsentLedger(healthDataSource, clock, Duration.parse(consentTtl), links, events, mapper, topics);
+        ConsentLedger callbackLedger = ConsentLedger.groupCommitting(callbackDataSource, writers, 100, clock, results, grantWork, mapper);
+        ConsentLedger healthLedger = new ConsentLedger(healthDataSource, clock, results, grantWork, mapper);
         // Closed after the routes have stopped, so in-flight work can still record its outcome.
         stopWith(context, () -> {
             callbackLedger.close();
@@ -139,6 +141,8 @@ public class BridgeConfiguration implements CamelConfiguration {
 
         registry.bind("ledgerDataSource", dataSource);
         registry.bind("ledger", ledger);
+        registry.bind("consentLinks", new ConsentLinks(nylasApiUri, nylasClientId, redirectUri, clock, Duration.parse(consentTtl)));
+        registry.bind("resultEvents", results);
         registry.bind("outbox", new Outbox(dataSource, clock, UUID.randomUUID().toString(), Duration.parse(outboxLease), grantWorkTopic));
         InboundRequests inbound = new InboundRequests();
         registry.bind("inboundRequests", inbound);

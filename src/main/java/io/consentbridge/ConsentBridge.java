@@ -1,7 +1,7 @@
 package io.consentbridge;
 
 import io.consentbridge.demo.DemoNylas;
-import io.consentbridge.kafka.EmbeddedKafkaBroker;
+import io.consentbridge.demo.EmbeddedKafkaBroker;
 import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.Main;
 import org.apache.camel.main.MainListenerSupport;

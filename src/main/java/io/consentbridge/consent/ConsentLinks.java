@@ -1,10 +1,16 @@
 package io.consentbridge.consent;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -22,11 +28,34 @@ public class ConsentLinks {
     private final String apiUri;
     private final String clientId;
     private final String redirectUri;
+    private final Clock clock;
+    private final Duration ttl;
 
-    public ConsentLinks(String apiUri, String clientId, String redirectUri) {
+    public ConsentLinks(String apiUri, String clientId, String redirectUri, Clock clock, Duration ttl) {
         this.apiUri = apiUri.endsWith("/") ? apiUri.substring(0, apiUri.length() - 1) : apiUri;
         this.clientId = clientId;
         this.redirectUri = redirectUri;
+        this.clock = clock;
+        this.ttl = ttl;
+    }
+
+    /**
+     * A fresh link for the credential Nylas returned (reference §1): a new state, valid for
+     * {@code consent.ttl} from now.
+     */
+    public ConsentLink forCredential(JsonNode credential, String adminEmail) {
+        String credentialId = credential == null ? null : credential.path("id").asText(null);
+        if (credentialId == null || credentialId.isBlank()) {
+            throw new IllegalStateException("Nylas returned a credential without an id");
+        }
+        return issue(credentialId, adminEmail);
+    }
+
+    /** A fresh link for a credential the tenant already has. */
+    public ConsentLink issue(String credentialId, String adminEmail) {
+        String state = newState();
+        Instant expiresAt = Instant.now(clock).plus(ttl).truncatedTo(ChronoUnit.SECONDS);
+        return new ConsentLink(credentialId, state, url(credentialId, state, adminEmail), expiresAt);
     }
 
     public static String newState() {

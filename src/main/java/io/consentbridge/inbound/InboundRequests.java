@@ -17,6 +17,7 @@ import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SchemaValidatorsConfig;
 import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
+import io.consentbridge.secrets.Redaction;
 import org.apache.camel.Exchange;
 
 import java.io.IOException;

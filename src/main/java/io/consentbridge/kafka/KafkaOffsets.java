@@ -5,8 +5,9 @@ import org.apache.camel.component.kafka.KafkaConstants;
 import org.apache.camel.component.kafka.consumer.KafkaManualCommit;
 
 /**
- * Commits a consumed record's offset: the last step of every consuming route and of every
- * handled error, so an offset moves only after the record's work is durably done.
+ * Commits a consumed record's offset. Called from one place per consumer kind, the
+ * {@code onCompletion} of the route configurations {@code inbound-errors} and {@code grant-errors}:
+ * once a record's work is durably done or answered, never after a failure left unhandled.
  */
 public class KafkaOffsets {
     public void commit(Exchange exchange) {

@@ -4,12 +4,15 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.consentbridge.consent.CallbackOutcome;
+import io.consentbridge.consent.ConsentLink;
 import io.consentbridge.consent.ConsentLinks;
-import io.consentbridge.events.EventEnvelope;
+import io.consentbridge.events.OutboundRecord;
+import io.consentbridge.events.ResultEvents;
+import io.consentbridge.grants.GrantWork;
+import io.consentbridge.grants.GrantWorkTopic;
 import io.consentbridge.inbound.InvalidMailbox;
 import io.consentbridge.inbound.MailboxRequest;
 import io.consentbridge.inbound.OnboardingRequest;
-import io.consentbridge.inbound.RejectedInputException;
 import io.consentbridge.nylas.NylasError;
 
 import javax.sql.DataSource;
@@ -20,47 +23,41 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * The onboarding ledger: tenants, their consent state, every mailbox and its grant outcome.
- * Each method is one transaction; the events it causes go into the {@link Outbox} in that same
- * transaction, so state and events never disagree. Conditional updates make every state change
- * happen once, even with several instances on one database.
+ * Each method is one transaction; the records it causes (events, grant work) go into the
+ * {@link Outbox} in that same transaction, so state and events never disagree. Conditional updates
+ * make every state change happen once, even with several instances on one database. What the
+ * events say is {@link ResultEvents}'s business, where grant work goes {@link GrantWorkTopic}'s.
  */
 public class ConsentLedger {
     public enum Admission { NEW, RESUME, DUPLICATE }
 
     private final Jdbc jdbc;
     private final Clock clock;
-    private final Duration consentTtl;
-    private final ConsentLinks links;
-    private final EventEnvelope events;
+    private final ResultEvents events;
+    private final GrantWorkTopic grantWork;
     private final ObjectMapper mapper;
-    private final Topics topics;
 
-    /** Topic names and the grant-work partition count, as configured. */
-    public record Topics(String consentUrls, String results, String grantWork, int grantWorkPartitions) {
-    }
-
-    public ConsentLedger(DataSource dataSource, Clock clock, Duration consentTtl, ConsentLinks links,
-                         EventEnvelope events, ObjectMapper mapper, Topics topics) {
-        this(new Jdbc(dataSource), clock, consentTtl, links, events, mapper, topics);
+    public ConsentLedger(DataSource dataSource, Clock clock, ResultEvents events, GrantWorkTopic grantWork, ObjectMapper mapper) {
+        this(new Jdbc(dataSource), clock, events, grantWork, mapper);
     }
 
     /**
      * A ledger whose transactions are committed in groups ({@link GroupCommit}): for the consent
      * callbacks, which come in bursts and each wait for their commit. Close it to stop its writer.
      */
-    public static ConsentLedger groupCommitting(DataSource dataSource, int writers, int maxGroup, Clock clock, Duration consentTtl, ConsentLinks links,
-                                                EventEnvelope events, ObjectMapper mapper, Topics topics) {
-        return new ConsentLedger(new GroupCommit(dataSource, "ledger-group-commit", writers, maxGroup), clock, consentTtl, links, events, mapper, topics);
+    public static ConsentLedger groupCommitting(DataSource dataSource, int writers, int maxGroup, Clock clock,
+                                                ResultEvents events, GrantWorkTopic grantWork, ObjectMapper mapper) {
+        return new ConsentLedger(new GroupCommit(dataSource, "ledger-group-commit", writers, maxGroup), clock, events, grantWork, mapper);
     }
 
     /** Stops the group commit writer, if this ledger has one; the pool is closed by its owner. */
@@ -70,15 +67,12 @@ public class ConsentLedger {
         }
     }
 
-    private ConsentLedger(Jdbc jdbc, Clock clock, Duration consentTtl, ConsentLinks links,
-                          EventEnvelope events, ObjectMapper mapper, Topics topics) {
+    private ConsentLedger(Jdbc jdbc, Clock clock, ResultEvents events, GrantWorkTopic grantWork, ObjectMapper mapper) {
         this.jdbc = jdbc;
         this.clock = clock;
-        this.consentTtl = consentTtl;
-        this.links = links;
         this.events = events;
+        this.grantWork = grantWork;
         this.mapper = mapper;
-        this.topics = topics;
     }
 
     // ---- onboarding ------------------------------------------------------------------------
@@ -106,9 +100,9 @@ public class ConsentLedger {
                 }
             }
             if (status != null && !status.equals("denied") && !status.equals("expired") && !status.equals("failed")) {
-                throw new RejectedInputException("tenant already onboarded", List.of(
+                throw new RequestRefusedException("tenant already onboarded",
                         "tenant " + request.tenantId() + " is " + status + " from request " + previousRequest
-                                + "; send further mailboxes to the mailbox topic, or onboard again after a denial, expiry or failure"));
+                                + "; send further mailboxes to the mailbox topic, or onboard again after a denial, expiry or failure");
             }
             Jdbc.update(c, "insert into inbound_request (request_id, tenant_id, kind, received_at) values (?, ?, 'onboarding', ?)",
                     request.requestId(), request.tenantId(), now);
@@ -129,33 +123,18 @@ public class ConsentLedger {
     }
 
     /**
-     * Stores the credential and a fresh state's hash, and returns the {@code consent.url.issued}
-     * event. The raw state lives only in that event: it is published directly, never stored.
+     * Stores the tenant's credential and its new link (the state's hash only: the raw state lives
+     * in the link, which is published directly, never stored). The tenant is then pending consent.
      */
-    public String issueLink(OnboardingRequest request, JsonNode credential, org.apache.camel.Exchange exchange) {
-        String credentialId = credential.path("id").asText(null);
-        if (credentialId == null || credentialId.isBlank()) {
-            throw new IllegalStateException("Nylas returned a credential without an id");
-        }
-        String state = ConsentLinks.newState();
-        Instant expiresAt = Instant.now(clock).plus(consentTtl).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+    public void storeLink(OnboardingRequest request, ConsentLink link) {
         int updated = jdbc.inTransaction(c -> Jdbc.update(c,
                 "update tenant set credential_id = ?, state_hash = ?, expires_at = ?, consent_status = 'pending',"
                         + " link_published = false, updated_at = ? where tenant_id = ? and request_id = ?"
                         + " and consent_status in ('issuing', 'pending')",
-                credentialId, ConsentLinks.hash(state), expiresAt, Instant.now(clock), request.tenantId(), request.requestId()));
+                link.credentialId(), link.stateHash(), link.expiresAt(), Instant.now(clock), request.tenantId(), request.requestId()));
         if (updated != 1) {
             throw new IllegalStateException("tenant " + request.tenantId() + " changed while its link was issued");
         }
-        Map<String, Object> data = new LinkedHashMap<>();
-        data.put("credential_id", credentialId);
-        String url = links.url(credentialId, state, request.adminEmail());
-        exchange.setProperty("consentUrl", url);
-        data.put("consent_url", url);
-        data.put("expires_at", expiresAt.toString());
-        // Contract §2/§5: why this link was issued (a reconsent command gives "reconsent").
-        data.put("reason", "onboarding");
-        return events.build("consent.url.issued", request.tenantId(), request.requestId(), data);
     }
 
     /**
@@ -209,16 +188,11 @@ public class ConsentLedger {
                 return CallbackOutcome.invalid();
             }
             if (!consented) {
-                Map<String, Object> data = new LinkedHashMap<>();
-                data.put("credential_id", credentialId);
-                data.put("error", error);
-                data.put("error_description", errorDescription);
-                Outbox.add(c, clock, topics.results(), tenantId, null, events.build("consent.denied", tenantId, requestId, data));
+                Outbox.add(c, now, events.consentDenied(tenantId, requestId, credentialId, error, errorDescription));
                 return CallbackOutcome.denied(tenantId);
             }
             List<String[]> waiting = mailboxesIn(c, tenantId, "waiting");
-            Outbox.add(c, clock, topics.results(), tenantId, null, events.build("consent.granted", tenantId, requestId,
-                    Map.of("credential_id", credentialId, "mailbox_count", waiting.size())));
+            Outbox.add(c, now, events.consentGranted(tenantId, requestId, credentialId, waiting.size()));
             queueGrants(c, tenantId, credentialId, waiting, now);
             return CallbackOutcome.granted(tenantId);
         });
@@ -243,8 +217,8 @@ public class ConsentLedger {
                 }
             }
             if (status == null) {
-                throw new RejectedInputException("unknown tenant", List.of(
-                        "tenant " + request.tenantId() + " has no onboarding; send an onboarding request first"));
+                throw new RequestRefusedException("unknown tenant",
+                        "tenant " + request.tenantId() + " has no onboarding; send an onboarding request first");
             }
             Jdbc.update(c, "insert into inbound_request (request_id, tenant_id, kind, received_at) values (?, ?, 'mailboxes', ?)",
                     request.requestId(), request.tenantId(), now);
@@ -305,10 +279,10 @@ public class ConsentLedger {
             if (updated == 0) {
                 return null;
             }
-            Map<String, Object> data = grantCreated(work.credentialId(), work.email(), grantId, grantStatus, scope);
-            Outbox.add(c, clock, topics.results(), work.tenantId(), null,
-                    events.build("grant.created", work.tenantId(), work.requestId(), data));
-            answerWaiters(c, work.tenantId(), work.email(), "grant.created", data, now);
+            Function<String, OutboundRecord> created = requestId -> events.grantCreated(work.tenantId(), requestId,
+                    work.credentialId(), work.email(), grantId, grantStatus, scope);
+            Outbox.add(c, now, created.apply(work.requestId()));
+            answerWaiters(c, work.tenantId(), work.email(), created, now);
             return null;
         });
     }
@@ -320,14 +294,11 @@ public class ConsentLedger {
                             + " nylas_request_id = ?, updated_at = ? where tenant_id = ? and email = ? and grant_state <> 'granted'",
                     truncate(error.type(), 128), truncate(error.message(), 2048), error.httpStatus(), truncate(error.requestId(), 128),
                     now, work.tenantId(), work.email());
-            Map<String, Object> data = new LinkedHashMap<>();
-            data.put("credential_id", work.credentialId());
-            data.put("email", work.email());
-            data.put("error", error.asEventField());
-            Outbox.add(c, clock, topics.results(), work.tenantId(), null,
-                    events.build("grant.failed", work.tenantId(), work.requestId(), data));
+            Function<String, OutboundRecord> failed = requestId -> events.grantFailed(work.tenantId(), requestId,
+                    work.credentialId(), work.email(), error.asEventField());
+            Outbox.add(c, now, failed.apply(work.requestId()));
             if (updated == 1) {
-                answerWaiters(c, work.tenantId(), work.email(), "grant.failed", data, now);
+                answerWaiters(c, work.tenantId(), work.email(), failed, now);
             }
             return null;
         });
@@ -365,10 +336,7 @@ public class ConsentLedger {
                 int won = Jdbc.update(c, "update tenant set consent_status = 'expired', updated_at = ? where tenant_id = ?"
                         + " and consent_status = 'pending' and expires_at <= ?", now, tenantId, now);
                 if (won == 1) {
-                    Map<String, Object> data = new LinkedHashMap<>();
-                    data.put("credential_id", credentialId);
-                    data.put("expires_at", expiresAt.toString());
-                    Outbox.add(c, clock, topics.results(), tenantId, null, events.build("consent.expired", tenantId, requestId, data));
+                    Outbox.add(c, now, events.consentExpired(tenantId, requestId, credentialId, expiresAt));
                 }
                 return won;
             });
@@ -473,9 +441,8 @@ public class ConsentLedger {
                         Jdbc.bind(waiter, tenantId, email, requestId);
                         waiter.addBatch();
                     } else if ("granted".equals(grantState)) {
-                        Map<String, Object> data = grantCreated(credentialId, email, row.getString(3), row.getString(4), scope(row.getString(5)));
-                        Jdbc.bind(told, topics.results(), tenantId, null, events.build("grant.created", tenantId, requestId, data), now);
-                        told.addBatch();
+                        Outbox.bind(told, events.grantCreated(tenantId, requestId, credentialId, email,
+                                row.getString(3), row.getString(4), scope(row.getString(5))), now);
                     }
                 }
             }
@@ -495,18 +462,9 @@ public class ConsentLedger {
         }
     }
 
-    private static Map<String, Object> grantCreated(String credentialId, String email, String grantId, String grantStatus, List<?> scope) {
-        Map<String, Object> data = new LinkedHashMap<>();
-        data.put("credential_id", credentialId);
-        data.put("email", email);
-        data.put("grant_id", grantId);
-        data.put("grant_status", grantStatus);
-        data.put("scope", scope);
-        return data;
-    }
-
     /** The same outcome for every other request that asked for this mailbox meanwhile; they are then answered. */
-    private void answerWaiters(Connection c, String tenantId, String email, String type, Map<String, Object> data, Instant now) throws SQLException {
+    private void answerWaiters(Connection c, String tenantId, String email, Function<String, OutboundRecord> outcome,
+                               Instant now) throws SQLException {
         List<String> waiting = new ArrayList<>();
         try (PreparedStatement s = Jdbc.prepare(c, "select request_id from mailbox_waiter where tenant_id = ? and email = ? order by request_id",
                 tenantId, email);
@@ -519,7 +477,7 @@ public class ConsentLedger {
             return;
         }
         for (String requestId : waiting) {
-            Outbox.add(c, clock, topics.results(), tenantId, null, events.build(type, tenantId, requestId, data));
+            Outbox.add(c, now, outcome.apply(requestId));
         }
         Jdbc.update(c, "delete from mailbox_waiter where tenant_id = ? and email = ?", tenantId, email);
     }
@@ -531,21 +489,11 @@ public class ConsentLedger {
             return;
         }
         Instant now = Instant.now(clock);
-        try (PreparedStatement events = Outbox.batch(c)) {
+        try (PreparedStatement batch = Outbox.batch(c)) {
             for (InvalidMailbox mailbox : invalid) {
-                Map<String, Object> error = new LinkedHashMap<>();
-                error.put("type", "invalid_mailbox");
-                error.put("message", mailbox.problem());
-                error.put("http_status", null);
-                Map<String, Object> data = new LinkedHashMap<>();
-                data.put("credential_id", credentialId);
-                data.put("email", mailbox.given());
-                data.put("error", error);
-                Jdbc.bind(events, topics.results(), tenantId, null,
-                        this.events.build("grant.failed", tenantId, requestId, data), now);
-                events.addBatch();
+                Outbox.bind(batch, events.invalidMailbox(tenantId, requestId, credentialId, mailbox.given(), mailbox.problem()), now);
             }
-            events.executeBatch();
+            batch.executeBatch();
         }
     }
 
@@ -571,10 +519,7 @@ public class ConsentLedger {
             for (String[] mailbox : mailboxes) {
                 Jdbc.bind(mark, now, tenantId, mailbox[0]);
                 mark.addBatch();
-                GrantWork item = new GrantWork(tenantId, mailbox[1], mailbox[0], credentialId);
-                // Keyed by tenant like every record; spread over partitions by mailbox so grants run in parallel.
-                Jdbc.bind(work, topics.grantWork(), tenantId, Math.floorMod(mailbox[0].hashCode(), topics.grantWorkPartitions()), json(item), now);
-                work.addBatch();
+                Outbox.bind(work, grantWork.record(new GrantWork(tenantId, mailbox[1], mailbox[0], credentialId)), now);
             }
             mark.executeBatch();
             work.executeBatch();

@@ -1,6 +1,7 @@
 package io.consentbridge.ledger;
 
 import io.consentbridge.events.EventEnvelope;
+import io.consentbridge.events.OutboundRecord;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.support.DefaultMessage;
@@ -43,14 +44,20 @@ public class Outbox {
         this.lease = lease;
     }
 
-    /** Adds an event inside the caller's transaction. */
-    static void add(Connection c, Clock clock, String topic, String key, Integer partition, String payload) throws SQLException {
+    /** Adds a record inside the caller's transaction. */
+    static void add(Connection c, Instant now, OutboundRecord record) throws SQLException {
         Jdbc.update(c, "insert into outbox (topic, record_key, partition_key, payload, created_at) values (?, ?, ?, ?, ?)",
-                topic, key, partition, payload, Instant.now(clock));
+                record.topic(), record.key(), record.partition(), record.payload(), now);
     }
 
+    /** Several records inside the caller's transaction, in one batch: {@link #bind} each, then {@code executeBatch}. */
     static PreparedStatement batch(Connection c) throws SQLException {
         return c.prepareStatement("insert into outbox (topic, record_key, partition_key, payload, created_at) values (?, ?, ?, ?, ?)");
+    }
+
+    static void bind(PreparedStatement batch, OutboundRecord record, Instant now) throws SQLException {
+        Jdbc.bind(batch, record.topic(), record.key(), record.partition(), record.payload(), now);
+        batch.addBatch();
     }
 
     /**

@@ -4,8 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.consentbridge.inbound.OnboardingRequest;
-import io.consentbridge.ledger.GrantWork;
-import org.apache.camel.Exchange;
+import io.consentbridge.grants.GrantWork;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -13,14 +12,14 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
- * Builds the bodies of the two Nylas calls (reference §1 and §3), for the route {@code nylas-call}.
+ * Builds the request bodies of the Nylas calls (reference §1 and §3). The routes name the method
+ * and path of each call; the route {@code nylas-call} sends it.
  */
 public class NylasCalls {
     /** Exchange properties the route {@code nylas-call} sends from; kept so a retry sends the same request. */
+    public static final String METHOD = "nylasMethod";
     public static final String PATH = "nylasPath";
     public static final String REQUEST_BODY = "nylasRequestBody";
-    static final String CREDENTIALS_PATH = "/v3/connectors/microsoft/creds";
-    static final String CUSTOM_AUTH_PATH = "/v3/connect/custom";
 
     private final ObjectMapper mapper;
 
@@ -33,7 +32,7 @@ public class NylasCalls {
      * The name is derived from the request, so a repeat after a crash sends identical parameters
      * and Nylas hands back the credential it already made instead of a second one.
      */
-    public void createCredential(OnboardingRequest request, Exchange exchange) {
+    public String credentialBody(OnboardingRequest request) {
         ObjectNode body = mapper.createObjectNode();
         body.put("name", credentialName(request.tenantId(), request.requestId()));
         body.put("credential_type", "adminconsent");
@@ -45,17 +44,17 @@ public class NylasCalls {
         if (request.azureTenant() != null) {
             data.put("tenant", request.azureTenant());
         }
-        prepare(exchange, CREDENTIALS_PATH, body);
+        return json(body);
     }
 
     /** {@code POST /v3/connect/custom}, the "Microsoft bulk auth" body: one call per mailbox. */
-    public void createGrant(GrantWork work, Exchange exchange) {
+    public String grantBody(GrantWork work) {
         ObjectNode body = mapper.createObjectNode();
         body.put("provider", "microsoft");
         ObjectNode settings = body.putObject("settings");
         settings.put("email_address", work.email());
         settings.put("credential_id", work.credentialId());
-        prepare(exchange, CUSTOM_AUTH_PATH, body);
+        return json(body);
     }
 
     public static String credentialName(String tenantId, String requestId) {
@@ -67,10 +66,9 @@ public class NylasCalls {
         }
     }
 
-    private void prepare(Exchange exchange, String path, ObjectNode body) {
-        exchange.setProperty(PATH, path);
+    private String json(ObjectNode body) {
         try {
-            exchange.setProperty(REQUEST_BODY, mapper.writeValueAsString(body));
+            return mapper.writeValueAsString(body);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }

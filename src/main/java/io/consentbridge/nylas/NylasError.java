@@ -1,6 +1,6 @@
 package io.consentbridge.nylas;
 
-import io.consentbridge.inbound.Redaction;
+import io.consentbridge.secrets.Redaction;
 
 import java.util.LinkedHashMap;
 import java.util.Map;

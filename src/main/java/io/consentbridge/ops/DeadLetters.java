@@ -7,6 +7,7 @@ import io.consentbridge.events.EventEnvelope;
 import io.consentbridge.inbound.InboundRequests;
 import io.consentbridge.inbound.RejectedInputException;
 import io.consentbridge.ledger.LedgerDataException;
+import io.consentbridge.ledger.RequestRefusedException;
 import io.consentbridge.nylas.NylasCallException;
 import org.apache.camel.Exchange;
 import org.apache.camel.component.kafka.KafkaConstants;
@@ -52,6 +53,9 @@ public class DeadLetters {
         if (failure instanceof RejectedInputException rejected) {
             reason = rejected.reason();
             errors = rejected.errors();
+        } else if (failure instanceof RequestRefusedException refused) {
+            reason = refused.reason();
+            errors = refused.errors();
         } else if (failure instanceof LedgerDataException data) {
             reason = "does not fit the ledger";
             errors = List.of(data.getMessage());

@@ -27,7 +27,8 @@ class ConsentLinksTest {
 
     @Test
     void theUrlCarriesEveryParameterEncoded() {
-        ConsentLinks links = new ConsentLinks("https://api.eu.nylas.com/", "client-1", "https://bridge.example.com/nylas/admin-consent/callback");
+        ConsentLinks links = new ConsentLinks("https://api.eu.nylas.com/", "client-1", "https://bridge.example.com/nylas/admin-consent/callback",
+                java.time.Clock.systemUTC(), java.time.Duration.ofDays(7));
         String url = links.url("cred-1", "st_1", "it+admin@contoso.com");
         assertThat(url).startsWith("https://api.eu.nylas.com/v3/connect/auth?")
                 .contains("client_id=client-1")

@@ -2,7 +2,7 @@ package io.consentbridge.recovery;
 
 import org.apache.camel.test.AvailablePortFinder;
 import com.fasterxml.jackson.databind.JsonNode;
-import io.consentbridge.kafka.EmbeddedKafkaBroker;
+import io.consentbridge.demo.EmbeddedKafkaBroker;
 import io.consentbridge.nylas.NylasStandIn;
 import io.consentbridge.support.BridgeUnderTest;
 import io.consentbridge.support.TopicReader;

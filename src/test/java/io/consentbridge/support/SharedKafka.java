@@ -1,6 +1,6 @@
 package io.consentbridge.support;
 
-import io.consentbridge.kafka.EmbeddedKafkaBroker;
+import io.consentbridge.demo.EmbeddedKafkaBroker;
 
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,4 +1,4 @@
-package io.consentbridge.ledger;
+package io.consentbridge.grants;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 

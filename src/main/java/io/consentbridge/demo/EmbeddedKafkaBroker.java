@@ -1,4 +1,4 @@
-package io.consentbridge.kafka;
+package io.consentbridge.demo;
 
 import java.io.IOException;
 import java.io.OutputStream;

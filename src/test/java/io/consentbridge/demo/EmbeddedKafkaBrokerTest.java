@@ -1,4 +1,4 @@
-package io.consentbridge.kafka;
+package io.consentbridge.demo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package io.consentbridge.inbound;
+package io.consentbridge.secrets;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;

@@ -1,4 +1,4 @@
-package io.consentbridge.inbound;
+package io.consentbridge.secrets;
 
 import io.consentbridge.nylas.NylasError;
 import org.junit.jupiter.api.Test;

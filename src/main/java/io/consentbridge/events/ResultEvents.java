@@ -1,0 +1,88 @@
+package io.consentbridge.events;
+
+import io.consentbridge.consent.ConsentLink;
+
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The events of contract §2 and §5, one method each: the fields of every event type in one place,
+ * next to the schemas in {@code config/schemas/}. The ledger calls these inside the transaction
+ * whose change the event reports; the routes call them for events published directly.
+ */
+public class ResultEvents {
+    private final EventEnvelope envelope;
+    private final String resultsTopic;
+
+    public ResultEvents(EventEnvelope envelope, String resultsTopic) {
+        this.envelope = envelope;
+        this.resultsTopic = resultsTopic;
+    }
+
+    /** {@code consent.url.issued}: published directly to the consent-URL topic by the route that issued the link. */
+    public String consentUrlIssued(String tenantId, String requestId, ConsentLink link, String reason) {
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("credential_id", link.credentialId());
+        data.put("consent_url", link.url());
+        data.put("expires_at", link.expiresAt().toString());
+        data.put("reason", reason);
+        return envelope.build("consent.url.issued", tenantId, requestId, data);
+    }
+
+    public OutboundRecord consentGranted(String tenantId, String requestId, String credentialId, int mailboxCount) {
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("credential_id", credentialId);
+        data.put("mailbox_count", mailboxCount);
+        return result("consent.granted", tenantId, requestId, data);
+    }
+
+    public OutboundRecord consentDenied(String tenantId, String requestId, String credentialId, String error, String errorDescription) {
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("credential_id", credentialId);
+        data.put("error", error);
+        data.put("error_description", errorDescription);
+        return result("consent.denied", tenantId, requestId, data);
+    }
+
+    public OutboundRecord consentExpired(String tenantId, String requestId, String credentialId, Instant expiresAt) {
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("credential_id", credentialId);
+        data.put("expires_at", expiresAt.toString());
+        return result("consent.expired", tenantId, requestId, data);
+    }
+
+    public OutboundRecord grantCreated(String tenantId, String requestId, String credentialId, String email,
+                                       String grantId, String grantStatus, List<?> scope) {
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("credential_id", credentialId);
+        data.put("email", email);
+        data.put("grant_id", grantId);
+        data.put("grant_status", grantStatus);
+        data.put("scope", scope);
+        return result("grant.created", tenantId, requestId, data);
+    }
+
+    /** @param error {@code type}, {@code message}, {@code http_status} (and Nylas's {@code request_id} when known) */
+    public OutboundRecord grantFailed(String tenantId, String requestId, String credentialId, String email, Map<String, Object> error) {
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("credential_id", credentialId);
+        data.put("email", email);
+        data.put("error", error);
+        return result("grant.failed", tenantId, requestId, data);
+    }
+
+    /** {@code grant.failed} with {@code invalid_mailbox}, for a string that is not an address, with the string as given. */
+    public OutboundRecord invalidMailbox(String tenantId, String requestId, String credentialId, String given, String problem) {
+        Map<String, Object> error = new LinkedHashMap<>();
+        error.put("type", "invalid_mailbox");
+        error.put("message", problem);
+        error.put("http_status", null);
+        return grantFailed(tenantId, requestId, credentialId, given, error);
+    }
+
+    private OutboundRecord result(String type, String tenantId, String requestId, Map<String, Object> data) {
+        return new OutboundRecord(resultsTopic, tenantId, null, envelope.build(type, tenantId, requestId, data));
+    }
+}
