@@ -17,6 +17,7 @@ import io.consentbridge.ledger.ConsentLedger;
 import io.consentbridge.ledger.LedgerDatabase;
 import io.consentbridge.ledger.LedgerIdentity;
 import io.consentbridge.ledger.Outbox;
+import io.consentbridge.ledger.TenantLifecycle;
 import io.consentbridge.nylas.NylasAnswers;
 import io.consentbridge.nylas.NylasCalls;
 import io.consentbridge.nylas.NylasHttpClientConfigurer;
@@ -83,6 +84,10 @@ public class BridgeConfiguration implements CamelConfiguration {
     String resultTopic;
     @PropertyInject("topics.dlq")
     String dlqTopic;
+    @PropertyInject("topics.commands")
+    String commandTopic;
+    @PropertyInject("credential.secret-expiry-warning")
+    String secretExpiryWarning;
     @PropertyInject("topics.grant-work")
     String grantWorkTopic;
     @PropertyInject("grants.partitions")
@@ -141,6 +146,7 @@ public class BridgeConfiguration implements CamelConfiguration {
 
         registry.bind("ledgerDataSource", dataSource);
         registry.bind("ledger", ledger);
+        registry.bind("lifecycle", new TenantLifecycle(dataSource, clock, results, grantWork, Duration.parse(secretExpiryWarning)));
         registry.bind("consentLinks", new ConsentLinks(nylasApiUri, nylasClientId, redirectUri, clock, Duration.parse(consentTtl)));
         registry.bind("resultEvents", results);
         registry.bind("outbox", new Outbox(dataSource, clock, UUID.randomUUID().toString(), Duration.parse(outboxLease), grantWorkTopic));
@@ -179,7 +185,7 @@ public class BridgeConfiguration implements CamelConfiguration {
             sharing.close();
             admin.close(Duration.ofSeconds(2));
         });
-        TopicSetup.ensure(brokers, List.of(onboardingTopic, mailboxTopic, consentUrlTopic, resultTopic, dlqTopic),
+        TopicSetup.ensure(brokers, List.of(onboardingTopic, mailboxTopic, commandTopic, consentUrlTopic, resultTopic, dlqTopic),
                 grantWorkTopic, grantPartitions);
 
         TenantStatusEndpoint status = new TenantStatusEndpoint(ledger, mapper, adminToken);

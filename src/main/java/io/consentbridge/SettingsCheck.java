@@ -78,6 +78,10 @@ public final class SettingsCheck {
         }
         duration("nylas.retry.max-retry-after", "an ISO-8601 duration such as PT60S");
         duration("outbox.lease", "an ISO-8601 duration such as PT30S");
+        Duration warning = duration("credential.secret-expiry-warning", "an ISO-8601 duration such as P14D");
+        if (warning != null && warning.isNegative()) {
+            problem("credential.secret-expiry-warning", value.apply("credential.secret-expiry-warning"), "a duration of zero or more, such as P14D");
+        }
         duration("ledger.sharing-check-interval", "an ISO-8601 duration such as PT15S");
         duration("health.check-interval", "an ISO-8601 duration such as PT1S");
         Integer rps = positive("nylas.max-requests-per-second");
@@ -237,7 +241,7 @@ public final class SettingsCheck {
     private void topics() {
         Map<String, String> seen = new HashMap<>();
         for (String key : List.of("topics.onboarding", "topics.mailboxes", "topics.consent-urls", "topics.results", "topics.dlq",
-                "topics.grant-work")) {
+                "topics.commands", "topics.grant-work")) {
             String topic = value.apply(key);
             if (blank(topic) || !TOPIC.matcher(topic).matches() || topic.equals(".") || topic.equals("..")) {
                 problem(key, topic, "a Kafka topic name: 1 to 249 of a-z A-Z 0-9 . _ -");

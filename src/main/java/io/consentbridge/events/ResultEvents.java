@@ -64,6 +64,49 @@ public class ResultEvents {
         return result("grant.created", tenantId, requestId, data);
     }
 
+    public OutboundRecord grantRestored(String tenantId, String requestId, String credentialId, String email, String grantId) {
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("credential_id", credentialId);
+        data.put("email", email);
+        data.put("grant_id", grantId);
+        return result("grant.restored", tenantId, requestId, data);
+    }
+
+    /** @param by {@code bridge} (a command deleted it) or {@code nylas} (deleted from outside) */
+    public OutboundRecord grantDeleted(String tenantId, String requestId, String credentialId, String email, String grantId, String by) {
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("credential_id", credentialId);
+        data.put("email", email);
+        data.put("grant_id", grantId);
+        data.put("by", by);
+        return result("grant.deleted", tenantId, requestId, data);
+    }
+
+    public OutboundRecord tenantOffboarded(String tenantId, String requestId, String credentialId, long grantsDeleted, long grantsFailed) {
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("credential_id", credentialId);
+        data.put("grants_deleted", grantsDeleted);
+        data.put("grants_failed", grantsFailed);
+        return result("tenant.offboarded", tenantId, requestId, data);
+    }
+
+    /** @param secretExpiresAt when the new secret expires, or null when not known (then left out) */
+    public OutboundRecord credentialRotated(String tenantId, String requestId, String credentialId, Instant secretExpiresAt) {
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("credential_id", credentialId);
+        if (secretExpiresAt != null) {
+            data.put("client_secret_expires_at", secretExpiresAt.toString());
+        }
+        return result("credential.rotated", tenantId, requestId, data);
+    }
+
+    public OutboundRecord secretExpiring(String tenantId, String requestId, String credentialId, Instant secretExpiresAt) {
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("credential_id", credentialId);
+        data.put("client_secret_expires_at", secretExpiresAt.toString());
+        return result("credential.secret_expiring", tenantId, requestId, data);
+    }
+
     /** @param error {@code type}, {@code message}, {@code http_status} (and Nylas's {@code request_id} when known) */
     public OutboundRecord grantFailed(String tenantId, String requestId, String credentialId, String email, Map<String, Object> error) {
         Map<String, Object> data = new LinkedHashMap<>();

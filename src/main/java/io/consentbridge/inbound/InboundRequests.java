@@ -55,6 +55,7 @@ public class InboundRequests {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private final JsonSchema onboardingSchema = load("schemas/onboarding-request.schema.json");
     private final JsonSchema mailboxSchema = load("schemas/mailbox-request.schema.json");
+    private final JsonSchema commandSchema = load("schemas/admin-command.schema.json");
     private final CloudEventInput cloudEvents = new CloudEventInput(load("schemas/cloudevent-request.schema.json"));
 
     public OnboardingRequest parseOnboarding(String raw, Exchange exchange) {
@@ -63,7 +64,20 @@ public class InboundRequests {
         return new OnboardingRequest(
                 json.get("request_id").asText(), json.get("tenant_id").asText(),
                 text(json, "azure_tenant"), text(json, "client_id"), text(json, "client_secret"),
-                text(json, "admin_email"), mailboxes.valid(), mailboxes.invalid());
+                instant(json, "client_secret_expires_at"), text(json, "admin_email"), mailboxes.valid(), mailboxes.invalid());
+    }
+
+    /** A lifecycle command (contract §5); a mailbox string that is no address makes the command invalid. */
+    public AdminCommand parseCommand(String raw, Exchange exchange) {
+        JsonNode json = validated(raw, commandSchema, "invalid command", exchange);
+        Mailboxes mailboxes = mailboxes(json);
+        if (!mailboxes.invalid().isEmpty()) {
+            List<String> errors = new ArrayList<>();
+            mailboxes.invalid().forEach(m -> errors.add("/mailboxes: " + m.problem()));
+            throw new RejectedInputException("invalid command", errors);
+        }
+        return new AdminCommand(json.get("request_id").asText(), json.get("tenant_id").asText(), json.get("command").asText(),
+                mailboxes.valid(), text(json, "client_id"), text(json, "client_secret"), instant(json, "client_secret_expires_at"));
     }
 
     public MailboxRequest parseMailboxes(String raw, Exchange exchange) {
@@ -164,6 +178,20 @@ public class InboundRequests {
             for (int i = 0; i < node.size(); i++) {
                 checkFits(node.get(i), path + "/" + i, problems);
             }
+        }
+    }
+
+    /** An RFC 3339 time the schema has already checked ({@code format: date-time}). */
+    private static java.time.Instant instant(JsonNode json, String field) {
+        String value = text(json, field);
+        if (value == null) {
+            return null;
+        }
+        try {
+            // RFC 3339 allows a lower-case "t" and "z"; java.time reads the upper-case ones.
+            return java.time.OffsetDateTime.parse(value.toUpperCase(Locale.ROOT)).toInstant();
+        } catch (java.time.format.DateTimeParseException e) {
+            throw new RejectedInputException("invalid request", List.of("/" + field + ": not an RFC 3339 date-time"));
         }
     }
 

@@ -1,5 +1,6 @@
 package io.consentbridge.inbound;
 
+import java.time.Instant;
 import java.util.List;
 
 /**
@@ -8,7 +9,7 @@ import java.util.List;
  * strings that are not addresses, each to be answered with its own {@code grant.failed}.
  */
 public record OnboardingRequest(String requestId, String tenantId, String azureTenant, String clientId,
-                                String clientSecret, String adminEmail, List<String> mailboxes,
+                                String clientSecret, Instant clientSecretExpiresAt, String adminEmail, List<String> mailboxes,
                                 List<InvalidMailbox> invalidMailboxes) {
 
     @Override

@@ -41,6 +41,9 @@ import java.util.function.Function;
 public class ConsentLedger {
     public enum Admission { NEW, RESUME, DUPLICATE }
 
+    /** Consent states in which a new onboarding request starts the tenant afresh. */
+    private static final java.util.Set<String> ONBOARDABLE = java.util.Set.of("denied", "expired", "failed", "offboarded");
+
     private final Jdbc jdbc;
     private final Clock clock;
     private final ResultEvents events;
@@ -99,21 +102,24 @@ public class ConsentLedger {
                     previousRequest = rs.getString(2);
                 }
             }
-            if (status != null && !status.equals("denied") && !status.equals("expired") && !status.equals("failed")) {
+            if (status != null && !ONBOARDABLE.contains(status)) {
                 throw new RequestRefusedException("tenant already onboarded",
                         "tenant " + request.tenantId() + " is " + status + " from request " + previousRequest
-                                + "; send further mailboxes to the mailbox topic, or onboard again after a denial, expiry or failure");
+                                + "; send further mailboxes to the mailbox topic, a reconsent command for a fresh link,"
+                                + " or onboard again after a denial, expiry, failure or offboarding");
             }
             Jdbc.update(c, "insert into inbound_request (request_id, tenant_id, kind, received_at) values (?, ?, 'onboarding', ?)",
                     request.requestId(), request.tenantId(), now);
             if (status == null) {
-                Jdbc.update(c, "insert into tenant (tenant_id, request_id, azure_tenant, consent_status, link_published, created_at, updated_at)"
-                        + " values (?, ?, ?, 'issuing', false, ?, ?)", request.tenantId(), request.requestId(), request.azureTenant(), now, now);
+                Jdbc.update(c, "insert into tenant (tenant_id, request_id, azure_tenant, client_id, client_secret_expires_at, consent_status,"
+                        + " link_published, created_at, updated_at) values (?, ?, ?, ?, ?, 'issuing', false, ?, ?)",
+                        request.tenantId(), request.requestId(), request.azureTenant(), request.clientId(), request.clientSecretExpiresAt(), now, now);
             } else {
-                Jdbc.update(c, "update tenant set request_id = ?, azure_tenant = ?, consent_status = 'issuing', credential_id = null,"
+                Jdbc.update(c, "update tenant set request_id = ?, azure_tenant = ?, client_id = ?, client_secret_expires_at = ?,"
+                        + " secret_warned_for = null, offboard_request_id = null, consent_status = 'issuing', credential_id = null,"
                         + " state_hash = null, link_published = false, expires_at = null, consent_error = null,"
                         + " consent_error_description = null, updated_at = ? where tenant_id = ?",
-                        request.requestId(), request.azureTenant(), now, request.tenantId());
+                        request.requestId(), request.azureTenant(), request.clientId(), request.clientSecretExpiresAt(), now, request.tenantId());
             }
             addMailboxes(c, request.tenantId(), request.requestId(), null, request.mailboxes(), "waiting", now);
             // No credential yet: the invalid strings are answered now, whatever happens to the rest.
@@ -191,9 +197,12 @@ public class ConsentLedger {
                 Outbox.add(c, now, events.consentDenied(tenantId, requestId, credentialId, error, errorDescription));
                 return CallbackOutcome.denied(tenantId);
             }
-            List<String[]> waiting = mailboxesIn(c, tenantId, "waiting");
-            Outbox.add(c, now, events.consentGranted(tenantId, requestId, credentialId, waiting.size()));
-            queueGrants(c, tenantId, credentialId, waiting, now);
+            // Every mailbox not valid now: waiting for this consent, or (after a reconsent) expired or failed.
+            List<String[]> waiting = MailboxRows.in(c, tenantId, "waiting", "failed");
+            List<String[]> expired = MailboxRows.in(c, tenantId, "expired");
+            Outbox.add(c, now, events.consentGranted(tenantId, requestId, credentialId, waiting.size() + expired.size()));
+            MailboxRows.queue(c, grantWork, tenantId, credentialId, waiting, false, now);
+            MailboxRows.queue(c, grantWork, tenantId, credentialId, expired, true, now);
             return CallbackOutcome.granted(tenantId);
         });
     }
@@ -220,6 +229,10 @@ public class ConsentLedger {
                 throw new RequestRefusedException("unknown tenant",
                         "tenant " + request.tenantId() + " has no onboarding; send an onboarding request first");
             }
+            if (status.equals("offboarding") || status.equals("offboarded")) {
+                throw new RequestRefusedException("tenant offboarded",
+                        "tenant " + request.tenantId() + " is " + status + "; onboard it again first");
+            }
             Jdbc.update(c, "insert into inbound_request (request_id, tenant_id, kind, received_at) values (?, ?, 'mailboxes', ?)",
                     request.requestId(), request.tenantId(), now);
             addMailboxes(c, request.tenantId(), request.requestId(), credentialId, request.mailboxes(), "waiting", now);
@@ -234,8 +247,7 @@ public class ConsentLedger {
                 s.executeBatch();
             }
             if ("granted".equals(status)) {
-                List<String[]> waiting = mailboxesIn(c, request.tenantId(), "waiting");
-                queueGrants(c, request.tenantId(), credentialId, waiting, now);
+                MailboxRows.queue(c, grantWork, request.tenantId(), credentialId, MailboxRows.in(c, request.tenantId(), "waiting"), false, now);
             }
             return Admission.NEW;
         });
@@ -262,6 +274,11 @@ public class ConsentLedger {
         });
     }
 
+    /**
+     * The grant Nylas made for a queued mailbox: {@code grant.created}, or {@code grant.restored}
+     * for a mailbox whose grant had expired. A mailbox removed while its call was on the way gets
+     * its new grant deleted, so no grant outlives its mailbox.
+     */
     public void recordGrant(GrantWork work, JsonNode grant, String nylasRequestId) {
         jdbc.inTransaction(c -> {
             Instant now = Instant.now(clock);
@@ -270,17 +287,26 @@ public class ConsentLedger {
             if (grantId == null || grantId.isBlank()) {
                 throw new LedgerDataException("Nylas answered without a grant id");
             }
+            if (!NylasIds.isSafe(grantId)) {
+                throw new LedgerDataException("Nylas answered with a grant id the ledger does not keep: not 1-128 of A-Z a-z 0-9 . _ ~ -");
+            }
             // Once per mailbox: a work record handled twice (a relay lease that ran out) announces nothing new.
             List<?> scope = grant.has("scope") ? mapper.convertValue(grant.get("scope"), List.class) : List.of();
             int updated = Jdbc.update(c, "update mailbox set grant_state = 'granted', grant_id = ?, nylas_grant_status = ?, grant_scope = ?,"
                             + " error_type = null, error_message = null, http_status = null, nylas_request_id = ?, updated_at = ?"
-                            + " where tenant_id = ? and email = ? and grant_state <> 'granted'",
+                            + " where tenant_id = ? and email = ? and grant_state in ('queued', 'failed')",
                     grantId, grantStatus, json(scope), truncate(nylasRequestId, 128), now, work.tenantId(), work.email());
             if (updated == 0) {
+                int removed = Jdbc.update(c, "update mailbox set grant_state = 'deleting', grant_id = ?, updated_at = ?"
+                        + " where tenant_id = ? and email = ? and grant_state = 'deleted'", grantId, now, work.tenantId(), work.email());
+                if (removed == 1) {
+                    Outbox.add(c, now, grantWork.record(GrantWork.delete(work.tenantId(), work.requestId(), work.email(), work.credentialId(), grantId)));
+                }
                 return null;
             }
-            Function<String, OutboundRecord> created = requestId -> events.grantCreated(work.tenantId(), requestId,
-                    work.credentialId(), work.email(), grantId, grantStatus, scope);
+            Function<String, OutboundRecord> created = work.isRestore()
+                    ? requestId -> events.grantRestored(work.tenantId(), requestId, work.credentialId(), work.email(), grantId)
+                    : requestId -> events.grantCreated(work.tenantId(), requestId, work.credentialId(), work.email(), grantId, grantStatus, scope);
             Outbox.add(c, now, created.apply(work.requestId()));
             answerWaiters(c, work.tenantId(), work.email(), created, now);
             return null;
@@ -291,7 +317,7 @@ public class ConsentLedger {
         jdbc.inTransaction(c -> {
             Instant now = Instant.now(clock);
             int updated = Jdbc.update(c, "update mailbox set grant_state = 'failed', error_type = ?, error_message = ?, http_status = ?,"
-                            + " nylas_request_id = ?, updated_at = ? where tenant_id = ? and email = ? and grant_state <> 'granted'",
+                            + " nylas_request_id = ?, updated_at = ? where tenant_id = ? and email = ? and grant_state = 'queued'",
                     truncate(error.type(), 128), truncate(error.message(), 2048), error.httpStatus(), truncate(error.requestId(), 128),
                     now, work.tenantId(), work.email());
             Function<String, OutboundRecord> failed = requestId -> events.grantFailed(work.tenantId(), requestId,
@@ -370,20 +396,30 @@ public class ConsentLedger {
                 status.put("updated_at", Jdbc.instant(rs.getObject(8)).toString());
             }
             Map<String, Long> counts = new LinkedHashMap<>();
-            counts.put("granted", 0L);
-            counts.put("failed", 0L);
-            counts.put("pending", 0L);
+            for (String bucket : List.of("granted", "failed", "pending", "expired", "deleted")) {
+                counts.put(bucket, 0L);
+            }
             try (PreparedStatement s = Jdbc.prepare(c, "select grant_state, count(*) from mailbox where tenant_id = ? group by grant_state", tenantId);
                  ResultSet rs = s.executeQuery()) {
                 while (rs.next()) {
-                    String state = rs.getString(1);
-                    String bucket = state.equals("granted") || state.equals("failed") ? state : "pending";
-                    counts.merge(bucket, rs.getLong(2), Long::sum);
+                    counts.merge(statusBucket(rs.getString(1)), rs.getLong(2), Long::sum);
                 }
             }
             status.put("mailboxes", counts);
             return Optional.of(status);
         });
+    }
+
+    /**
+     * The status view's counts (contract §3, §5): a grant whose deletion failed is still live, so
+     * granted; one being deleted, like one on its way, is pending.
+     */
+    static String statusBucket(String grantState) {
+        return switch (grantState) {
+            case "granted", "delete_failed" -> "granted";
+            case "failed", "expired", "deleted" -> grantState;
+            default -> "pending";
+        };
     }
 
     /** A cheap round trip for the health check. */
@@ -437,7 +473,12 @@ public class ConsentLedger {
                         continue;
                     }
                     String grantState = row.getString(2);
-                    if ("waiting".equals(grantState) || "queued".equals(grantState)) {
+                    if ("deleted".equals(grantState)) {
+                        // Removed earlier (remove_mailboxes, offboarding): asked for again, it starts afresh.
+                        Jdbc.update(c, "update mailbox set grant_state = ?, request_id = ?, grant_id = null, nylas_grant_status = null,"
+                                + " grant_scope = null, deleted_by = null, error_type = null, error_message = null, http_status = null,"
+                                + " updated_at = ? where tenant_id = ? and email = ? and grant_state = 'deleted'", state, requestId, now, tenantId, email);
+                    } else if ("waiting".equals(grantState) || "queued".equals(grantState)) {
                         Jdbc.bind(waiter, tenantId, email, requestId);
                         waiter.addBatch();
                     } else if ("granted".equals(grantState)) {
@@ -497,35 +538,6 @@ public class ConsentLedger {
         }
     }
 
-    /** Rows of (email, request_id) in one grant state. */
-    private static List<String[]> mailboxesIn(Connection c, String tenantId, String state) throws SQLException {
-        List<String[]> rows = new ArrayList<>();
-        try (PreparedStatement s = Jdbc.prepare(c, "select email, request_id from mailbox where tenant_id = ? and grant_state = ? order by email", tenantId, state);
-             ResultSet rs = s.executeQuery()) {
-            while (rs.next()) {
-                rows.add(new String[]{rs.getString(1), rs.getString(2)});
-            }
-        }
-        return rows;
-    }
-
-    /** Marks mailboxes queued and puts one grant-work record per mailbox in the outbox. */
-    private void queueGrants(Connection c, String tenantId, String credentialId, List<String[]> mailboxes, Instant now) throws SQLException {
-        if (mailboxes.isEmpty()) {
-            return;
-        }
-        try (PreparedStatement mark = c.prepareStatement("update mailbox set grant_state = 'queued', updated_at = ? where tenant_id = ? and email = ?");
-             PreparedStatement work = Outbox.batch(c)) {
-            for (String[] mailbox : mailboxes) {
-                Jdbc.bind(mark, now, tenantId, mailbox[0]);
-                mark.addBatch();
-                Outbox.bind(work, grantWork.record(new GrantWork(tenantId, mailbox[1], mailbox[0], credentialId)), now);
-            }
-            mark.executeBatch();
-            work.executeBatch();
-        }
-    }
-
     private String json(Object value) {
         try {
             return mapper.writeValueAsString(value);
@@ -540,7 +552,7 @@ public class ConsentLedger {
         }
     }
 
-    private static String truncate(String value, int max) {
+    static String truncate(String value, int max) {
         return value == null || value.length() <= max ? value : value.substring(0, max);
     }
 }

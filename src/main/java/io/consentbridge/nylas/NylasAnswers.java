@@ -11,7 +11,8 @@ import java.time.Duration;
  * The one place that decides what a Nylas answer means (reference §4: branch on the HTTP status,
  * treat {@code error.type} as information). Success gives the response's {@code data}; 429 and 5xx
  * throw {@link NylasRetryableException} (with {@code Retry-After} passed on as the next redelivery
- * delay); every other status throws {@link NylasRejectedException}.
+ * delay); every other status throws {@link NylasRejectedException}. A DELETE that finds nothing
+ * (404) has done its job.
  */
 public class NylasAnswers {
     /** Exchange property holding Nylas's request_id of the last answer. */
@@ -35,6 +36,12 @@ public class NylasAnswers {
                 : exchange.getMessage().getHeader("x-request-id", String.class);
         exchange.setProperty(NYLAS_REQUEST_ID, requestId);
 
+        boolean delete = "DELETE".equals(exchange.getProperty(NylasCalls.METHOD, String.class));
+        if (delete && (status >= 200 && status < 300 || status == 404)) {
+            // A DELETE answers with no data; 404: the object is gone already, which is what was asked (contract §5).
+            rate.succeeded();
+            return mapper.createObjectNode();
+        }
         if (status >= 200 && status < 300) {
             rate.succeeded();
             JsonNode data = body.path("data");

@@ -3,6 +3,7 @@ package io.consentbridge.nylas;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.consentbridge.inbound.AdminCommand;
 import io.consentbridge.inbound.OnboardingRequest;
 import io.consentbridge.grants.GrantWork;
 
@@ -54,6 +55,22 @@ public class NylasCalls {
         ObjectNode settings = body.putObject("settings");
         settings.put("email_address", work.email());
         settings.put("credential_id", work.credentialId());
+        return json(body);
+    }
+
+    /**
+     * {@code PATCH /v3/connectors/microsoft/creds/{id}}: Nylas replaces {@code credential_data} as
+     * a whole (reference §9), so the new client id and secret go together, with the tenant's Azure
+     * tenant when it gave one.
+     */
+    public String rotationBody(AdminCommand command, String azureTenant) {
+        ObjectNode body = mapper.createObjectNode();
+        ObjectNode data = body.putObject("credential_data");
+        data.put("client_id", command.clientId());
+        data.put("client_secret", command.clientSecret());
+        if (azureTenant != null) {
+            data.put("tenant", azureTenant);
+        }
         return json(body);
     }
 

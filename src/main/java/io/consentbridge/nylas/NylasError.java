@@ -28,6 +28,22 @@ public record NylasError(String type, String message, int httpStatus, String req
                 + (cause.getMessage() == null ? "" : ": " + cause.getMessage()), 0, null);
     }
 
+    /**
+     * True when a failed grant failed for an authentication reason, which a new Azure secret or a
+     * fresh consent can cure: Nylas answered 401/403, or named an auth or consent error, or passed
+     * on a Microsoft AADSTS code (reference §9: classify by type, status and code, never by prose).
+     */
+    public static boolean isAuthFailure(String type, Integer httpStatus, String message) {
+        if (httpStatus != null && (httpStatus == 401 || httpStatus == 403)) {
+            return true;
+        }
+        String t = type == null ? "" : type.toLowerCase(java.util.Locale.ROOT);
+        if (t.contains("auth") || t.contains("consent") || t.contains("credential") || t.contains("token")) {
+            return true;
+        }
+        return message != null && message.contains("AADSTS");
+    }
+
     /** The {@code error} object of a {@code grant.failed} event. */
     public Map<String, Object> asEventField() {
         Map<String, Object> error = new LinkedHashMap<>();

@@ -73,6 +73,7 @@ public final class BridgeUnderTest implements AutoCloseable {
             settings.put("topics.consent-urls", "consent-urls-" + id);
             settings.put("topics.results", "results-" + id);
             settings.put("topics.dlq", "dlq-" + id);
+            settings.put("topics.commands", "commands-" + id);
             settings.put("topics.grant-work", "grant-work-" + id);
             settings.put("kafka.group-id", "bridge-" + id);
             settings.put("ledger.url", dbUrl != null ? dbUrl : "jdbc:h2:file:" + tempDir().resolve("ledger").toAbsolutePath());

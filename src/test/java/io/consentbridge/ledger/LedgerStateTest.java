@@ -1,0 +1,364 @@
+package io.consentbridge.ledger;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.zaxxer.hikari.HikariDataSource;
+import io.consentbridge.consent.CallbackOutcome;
+import io.consentbridge.consent.ConsentLink;
+import io.consentbridge.consent.ConsentLinks;
+import io.consentbridge.events.EventEnvelope;
+import io.consentbridge.events.ResultEvents;
+import io.consentbridge.grants.GrantWork;
+import io.consentbridge.grants.GrantWorkTopic;
+import io.consentbridge.inbound.AdminCommand;
+import io.consentbridge.inbound.OnboardingRequest;
+import io.consentbridge.nylas.NylasError;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The ledger's state changes, each on its own: a real H2 database with the real migrations, a
+ * clock the test moves, and the outbox read back as the events it will publish.
+ */
+class LedgerStateTest {
+    static final class TestClock extends Clock {
+        Instant now = Instant.parse("2027-01-10T09:00:00Z");
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+    }
+
+    final ObjectMapper mapper = JsonMapper.builder().findAndAddModules().build();
+    final TestClock clock = new TestClock();
+    HikariDataSource db;
+    ConsentLedger ledger;
+    TenantLifecycle lifecycle;
+    ConsentLinks links;
+
+    @BeforeEach
+    void open() {
+        db = LedgerDatabase.open("jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1", null, null, 2);
+        ResultEvents events = new ResultEvents(new EventEnvelope(mapper, clock), "results");
+        GrantWorkTopic work = new GrantWorkTopic("work", 4, mapper);
+        ledger = new ConsentLedger(db, clock, events, work, mapper);
+        lifecycle = new TenantLifecycle(db, clock, events, work, Duration.ofDays(14));
+        links = new ConsentLinks("https://api.us.nylas.com", "client", "https://bridge.example/cb", clock, Duration.ofDays(7));
+    }
+
+    @AfterEach
+    void close() {
+        db.close();
+    }
+
+    OnboardingRequest onboarding(String tenant, String request, String clientId, Instant secretExpiry, String... mailboxes) {
+        return new OnboardingRequest(request, tenant, null, clientId, clientId == null ? null : "s3cr3t", secretExpiry, null, List.of(mailboxes), List.of());
+    }
+
+    /** Onboards and consents; returns the tenant's link. */
+    ConsentLink onboardAndConsent(OnboardingRequest request) {
+        assertThat(ledger.admitOnboarding(request)).isEqualTo(ConsentLedger.Admission.NEW);
+        ConsentLink link = links.issue("cred-" + request.tenantId(), null);
+        ledger.storeLink(request, link);
+        ledger.markLinkPublished(request);
+        assertThat(ledger.useState(link.state(), true, null, null).result()).isEqualTo(CallbackOutcome.granted(request.tenantId()).result());
+        return link;
+    }
+
+    /** Takes everything in the outbox, oldest first, as (topic, payload) pairs. */
+    List<String[]> drain() {
+        Outbox outbox = new Outbox(db, clock, "test", Duration.ofSeconds(30), "work");
+        List<String[]> out = new ArrayList<>();
+        List<OutboxRecord> round;
+        while (!(round = outbox.claim(1000)).isEmpty()) {
+            long[] ids = new long[round.size()];
+            for (int i = 0; i < round.size(); i++) {
+                out.add(new String[]{round.get(i).topic(), round.get(i).payload()});
+                ids[i] = round.get(i).id();
+            }
+            new Jdbc(db).inTransaction(c -> {
+                for (long id : ids) {
+                    Jdbc.update(c, "delete from outbox where id = ?", id);
+                }
+                return null;
+            });
+        }
+        return out;
+    }
+
+    List<JsonNode> events(List<String[]> records, String type) {
+        List<JsonNode> found = new ArrayList<>();
+        for (String[] r : records) {
+            if (r[0].equals("results")) {
+                JsonNode e = json(r[1]);
+                if (type.equals(e.path("type").asText())) {
+                    found.add(e);
+                }
+            }
+        }
+        return found;
+    }
+
+    List<GrantWork> work(List<String[]> records) {
+        List<GrantWork> found = new ArrayList<>();
+        for (String[] r : records) {
+            if (r[0].equals("work")) {
+                found.add(mapper.convertValue(json(r[1]), GrantWork.class));
+            }
+        }
+        return found;
+    }
+
+    JsonNode json(String text) {
+        try {
+            return mapper.readTree(text);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    JsonNode grant(String id) {
+        return mapper.createObjectNode().put("id", id).put("grant_status", "valid");
+    }
+
+    @Test
+    void anOnboardingIsAdmittedOnceAndAnOnboardedTenantRefusesASecond() {
+        OnboardingRequest first = onboarding("contoso", "r1", null, null, "a@contoso.com");
+        assertThat(ledger.admitOnboarding(first)).isEqualTo(ConsentLedger.Admission.NEW);
+        // Redelivered before its link went out: resumed.
+        assertThat(ledger.admitOnboarding(first)).isEqualTo(ConsentLedger.Admission.RESUME);
+        ConsentLink link = links.issue("cred-1", null);
+        ledger.storeLink(first, link);
+        ledger.markLinkPublished(first);
+        assertThat(ledger.admitOnboarding(first)).isEqualTo(ConsentLedger.Admission.DUPLICATE);
+        assertThatThrownBy(() -> ledger.admitOnboarding(onboarding("contoso", "r2", null, null)))
+                .isInstanceOf(RequestRefusedException.class).hasMessageContaining("tenant already onboarded");
+    }
+
+    @Test
+    void aStateIsUsedOnceAndNotAfterItsTime() {
+        OnboardingRequest request = onboarding("fabrikam", "r1", null, null, "a@fabrikam.com", "b@fabrikam.com");
+        ledger.admitOnboarding(request);
+        ConsentLink link = links.issue("cred-1", null);
+        ledger.storeLink(request, link);
+        clock.now = clock.now.plus(Duration.ofDays(8));
+        assertThat(ledger.useState(link.state(), true, null, null).result()).isEqualTo(CallbackOutcome.invalid().result());
+        assertThat(ledger.expireLinks(10)).isEqualTo(1);
+        assertThat(ledger.expireLinks(10)).isZero();
+        assertThat(events(drain(), "consent.expired")).hasSize(1);
+
+        OnboardingRequest again = onboarding("fabrikam", "r2", null, null, "a@fabrikam.com");
+        assertThat(ledger.admitOnboarding(again)).isEqualTo(ConsentLedger.Admission.NEW);
+        ConsentLink second = links.issue("cred-2", null);
+        ledger.storeLink(again, second);
+        assertThat(ledger.useState(second.state(), true, null, null).tenantId()).isEqualTo("fabrikam");
+        assertThat(ledger.useState(second.state(), true, null, null).result()).isEqualTo(CallbackOutcome.invalid().result());
+        List<String[]> out = drain();
+        assertThat(events(out, "consent.granted")).singleElement()
+                .satisfies(e -> assertThat(e.path("data").path("mailbox_count").asInt()).isEqualTo(2));
+        assertThat(work(out)).extracting(GrantWork::email).containsExactlyInAnyOrder("a@fabrikam.com", "b@fabrikam.com");
+    }
+
+    @Test
+    void aGrantIsRecordedOnceAndAFailureNeverOverwritesIt() {
+        onboardAndConsent(onboarding("contoso", "r1", null, null, "a@contoso.com"));
+        GrantWork work = work(drain()).get(0);
+        assertThat(ledger.needsGrant(work)).isTrue();
+        ledger.recordGrant(work, grant("g-1"), "nylas-req");
+        assertThat(ledger.needsGrant(work)).isFalse();
+        ledger.recordGrant(work, grant("g-1"), "nylas-req");
+        ledger.recordGrantFailure(work, new NylasError("api.internal_error", "late", 500, null));
+        assertThat(events(drain(), "grant.created")).hasSize(1);
+        assertThat(ledger.status("contoso").orElseThrow().get("mailboxes")).isEqualTo(
+                Map.of("granted", 1L, "failed", 0L, "pending", 0L, "expired", 0L, "deleted", 0L));
+        assertThatThrownBy(() -> ledger.recordGrant(work, grant("g/../x"), null)).isInstanceOf(LedgerDataException.class);
+    }
+
+    @Test
+    void offboardingDeletesEveryGrantOnceAndEndsOnce() {
+        onboardAndConsent(onboarding("contoso", "r1", null, null, "a@contoso.com", "b@contoso.com", "c@contoso.com"));
+        List<GrantWork> grants = work(drain());
+        for (int i = 0; i < 2; i++) {
+            ledger.recordGrant(grants.get(i), grant("g-" + i), null);
+        }
+        AdminCommand offboard = new AdminCommand("cmd-1", "contoso", "offboard", List.of(), null, null, null);
+        assertThat(lifecycle.admitCommand(offboard).admission()).isEqualTo(ConsentLedger.Admission.NEW);
+        assertThat(lifecycle.offboard(offboard)).isEqualTo(2);
+        assertThat(lifecycle.admitCommand(offboard).duplicate()).isTrue();
+        // The third mailbox's grant arrives after the offboarding began: it is deleted too.
+        ledger.recordGrant(grants.get(2), grant("g-2"), null);
+        List<GrantWork> deletes = work(drain());
+        assertThat(deletes).allMatch(GrantWork::isDelete).extracting(GrantWork::grantId).containsExactlyInAnyOrder("g-0", "g-1", "g-2");
+        assertThat(lifecycle.finishedOffboardings(10)).isEmpty();
+
+        lifecycle.recordDeleted(deletes.get(0));
+        lifecycle.recordDeleted(deletes.get(0));
+        lifecycle.recordDeleted(deletes.get(1));
+        lifecycle.recordDeleteFailure(deletes.get(2), new NylasError("api.internal_error", "no", 500, null));
+        assertThat(lifecycle.needsDelete(deletes.get(0))).isFalse();
+        TenantLifecycle.FinishedOffboarding finished = lifecycle.finishedOffboardings(10).get(0);
+        assertThat(finished.deleted()).isEqualTo(2);
+        assertThat(finished.failed()).isEqualTo(1);
+        assertThat(finished.deletesCredential()).isFalse();
+        lifecycle.finishOffboarding(finished);
+        lifecycle.finishOffboarding(finished);
+        List<String[]> out = drain();
+        assertThat(events(out, "grant.deleted")).hasSize(2).allMatch(e -> e.path("data").path("by").asText().equals("bridge"));
+        assertThat(events(out, "tenant.offboarded")).singleElement()
+                .satisfies(e -> assertThat(e.path("data").path("grants_failed").asInt()).isEqualTo(1));
+        assertThat(ledger.status("contoso").orElseThrow().get("consent_status")).isEqualTo("offboarding");
+
+        // Sent again, the command finishes the job.
+        AdminCommand again = new AdminCommand("cmd-2", "contoso", "offboard", List.of(), null, null, null);
+        lifecycle.admitCommand(again);
+        assertThat(lifecycle.offboard(again)).isEqualTo(1);
+        GrantWork last = work(drain()).get(0);
+        lifecycle.recordDeleted(last);
+        TenantLifecycle.FinishedOffboarding done = lifecycle.finishedOffboardings(10).get(0);
+        assertThat(done.deleted()).isEqualTo(1);
+        assertThat(done.deletesCredential()).isTrue();
+        lifecycle.finishOffboarding(done);
+        assertThat(ledger.status("contoso").orElseThrow().get("consent_status")).isEqualTo("offboarded");
+        assertThat(ledger.status("contoso").orElseThrow().get("mailboxes")).isEqualTo(
+                Map.of("granted", 0L, "failed", 0L, "pending", 0L, "expired", 0L, "deleted", 3L));
+
+        // A later onboarding starts the tenant afresh, with its mailboxes.
+        assertThat(ledger.admitOnboarding(onboarding("contoso", "r3", null, null, "a@contoso.com"))).isEqualTo(ConsentLedger.Admission.NEW);
+        assertThat(ledger.status("contoso").orElseThrow().get("mailboxes")).isEqualTo(
+                Map.of("granted", 0L, "failed", 0L, "pending", 1L, "expired", 0L, "deleted", 2L));
+    }
+
+    @Test
+    void commandsTheTenantsStateDoesNotAllowAreRefusedWithTheirReason() {
+        AdminCommand unknown = new AdminCommand("cmd-1", "nobody", "offboard", List.of(), null, null, null);
+        assertThatThrownBy(() -> lifecycle.admitCommand(unknown)).hasMessageContaining("unknown tenant");
+        onboardAndConsent(onboarding("contoso", "r1", null, null, "a@contoso.com"));
+        AdminCommand rotate = new AdminCommand("cmd-2", "contoso", "rotate_secret", List.of(), "app", "new-secret", null);
+        assertThatThrownBy(() -> lifecycle.admitCommand(rotate)).hasMessageContaining("no Azure app of its own");
+        AdminCommand sameId = new AdminCommand("r1", "contoso", "reconsent", List.of(), null, null, null);
+        assertThatThrownBy(() -> lifecycle.admitCommand(sameId)).hasMessageContaining("request_id already used");
+    }
+
+    @Test
+    void reconsentReplacesTheLinkAndConsentRestoresExpiredAndFailedMailboxes() {
+        ConsentLink first = onboardAndConsent(onboarding("contoso", "r1", null, null, "a@contoso.com", "b@contoso.com", "c@contoso.com"));
+        List<GrantWork> grants = work(drain());
+        ledger.recordGrant(grants.get(0), grant("g-0"), null);
+        ledger.recordGrantFailure(grants.get(1), new NylasError("invalid_request_error", "AADSTS65001: consent", 400, null));
+        ledger.recordGrant(grants.get(2), grant("g-2"), null);
+        new Jdbc(db).inTransaction(c -> Jdbc.update(c, "update mailbox set grant_state = 'expired' where email = ?", grants.get(2).email()));
+        drain();
+
+        AdminCommand reconsent = new AdminCommand("cmd-1", "contoso", "reconsent", List.of(), null, null, null);
+        TenantLifecycle.Target target = lifecycle.admitCommand(reconsent);
+        ConsentLink link = links.issue(target.credentialId(), null);
+        lifecycle.storeReconsentLink(reconsent, link);
+        lifecycle.reconsentPublished(reconsent);
+        assertThat(ledger.useState(first.state(), true, null, null).result()).isEqualTo(CallbackOutcome.invalid().result());
+        assertThat(ledger.useState(link.state(), true, null, null).tenantId()).isEqualTo("contoso");
+        List<String[]> out = drain();
+        assertThat(events(out, "consent.granted")).singleElement().satisfies(e -> {
+            assertThat(e.path("data").path("request_id").asText()).isEqualTo("cmd-1");
+            assertThat(e.path("data").path("mailbox_count").asInt()).isEqualTo(2);
+        });
+        List<GrantWork> again = work(out);
+        assertThat(again).extracting(GrantWork::email).containsExactlyInAnyOrder(grants.get(1).email(), grants.get(2).email());
+        GrantWork restore = again.stream().filter(GrantWork::isRestore).findFirst().orElseThrow();
+        ledger.recordGrant(restore, grant("g-2"), null);
+        assertThat(events(drain(), "grant.restored")).singleElement()
+                .satisfies(e -> assertThat(e.path("data").path("grant_id").asText()).isEqualTo("g-2"));
+    }
+
+    @Test
+    void rotationKeepsTheNewExpiryAndGrantsAgainWhatFailedForAnAuthReason() {
+        onboardAndConsent(onboarding("contoso", "r1", "app-1", null, "a@contoso.com", "b@contoso.com"));
+        List<GrantWork> grants = work(drain());
+        ledger.recordGrantFailure(grants.get(0), new NylasError("invalid_request_error", "AADSTS7000222: the client secret expired", 400, null));
+        ledger.recordGrantFailure(grants.get(1), new NylasError("invalid_request_error", "mailbox not licensed", 400, null));
+        drain();
+        Instant expiry = clock.now.plus(Duration.ofDays(300));
+        AdminCommand rotate = new AdminCommand("cmd-1", "contoso", "rotate_secret", List.of(), "app-2", "new-secret", expiry);
+        assertThat(lifecycle.admitCommand(rotate).credentialId()).isEqualTo("cred-contoso");
+        lifecycle.recordRotation(rotate);
+        List<String[]> out = drain();
+        assertThat(events(out, "credential.rotated")).singleElement()
+                .satisfies(e -> assertThat(e.path("data").path("client_secret_expires_at").asText()).isEqualTo(expiry.toString()));
+        assertThat(work(out)).extracting(GrantWork::email).containsExactly(grants.get(0).email());
+        assertThat(out).noneMatch(r -> r[1].contains("new-secret"));
+        assertThat(lifecycle.admitCommand(rotate).duplicate()).isTrue();
+    }
+
+    @Test
+    void aSecretNearItsExpiryIsWarnedOfOncePerExpiry() {
+        Instant expiry = clock.now.plus(Duration.ofDays(20));
+        OnboardingRequest request = onboarding("contoso", "r1", "app-1", expiry, "a@contoso.com");
+        onboardAndConsent(request);
+        assertThat(lifecycle.warnIfExpiring("contoso", "r1")).isZero();
+        assertThat(lifecycle.warnExpiringSecrets()).isZero();
+        clock.now = clock.now.plus(Duration.ofDays(7));
+        assertThat(lifecycle.warnExpiringSecrets()).isEqualTo(1);
+        assertThat(lifecycle.warnExpiringSecrets()).isZero();
+        clock.now = clock.now.plus(Duration.ofHours(1));
+        assertThat(lifecycle.warnExpiringSecrets()).isZero();
+        assertThat(events(drain(), "credential.secret_expiring")).singleElement().satisfies(e -> {
+            assertThat(e.path("data").path("request_id").isNull()).isTrue();
+            assertThat(e.path("data").path("client_secret_expires_at").asText()).isEqualTo(expiry.toString());
+        });
+
+        // A rotation with a new expiry inside the window warns at once, under the command's id.
+        AdminCommand rotate = new AdminCommand("cmd-1", "contoso", "rotate_secret", List.of(), "app-1", "s2", clock.now.plus(Duration.ofDays(3)));
+        lifecycle.admitCommand(rotate);
+        lifecycle.recordRotation(rotate);
+        assertThat(events(drain(), "credential.secret_expiring")).singleElement()
+                .satisfies(e -> assertThat(e.path("data").path("request_id").asText()).isEqualTo("cmd-1"));
+    }
+
+    @Test
+    void removedMailboxesCanBeAskedForAgain() {
+        onboardAndConsent(onboarding("contoso", "r1", null, null, "a@contoso.com", "b@contoso.com"));
+        List<GrantWork> grants = work(drain());
+        ledger.recordGrant(grants.get(0), grant("g-0"), null);
+        drain();
+        AdminCommand remove = new AdminCommand("cmd-1", "contoso", "remove_mailboxes", List.of(grants.get(0).email(), grants.get(1).email(), "x@contoso.com"), null, null, null);
+        lifecycle.admitCommand(remove);
+        assertThat(lifecycle.removeMailboxes(remove)).isEqualTo(1);
+        GrantWork delete = work(drain()).get(0);
+        // The other mailbox's grant was still on its way: its late grant is deleted as well.
+        ledger.recordGrant(grants.get(1), grant("g-1"), null);
+        GrantWork late = work(drain()).get(0);
+        assertThat(late.isDelete()).isTrue();
+        lifecycle.recordDeleted(delete);
+        lifecycle.recordDeleted(late);
+        assertThat(events(drain(), "grant.deleted")).hasSize(2);
+        assertThat(ledger.status("contoso").orElseThrow().get("mailboxes")).isEqualTo(
+                Map.of("granted", 0L, "failed", 0L, "pending", 0L, "expired", 0L, "deleted", 2L));
+        ledger.admitMailboxes(new io.consentbridge.inbound.MailboxRequest("r2", "contoso", List.of(grants.get(0).email()), List.of()));
+        assertThat(work(drain())).singleElement().satisfies(w -> assertThat(w.isDelete()).isFalse());
+    }
+}
