@@ -82,6 +82,22 @@ public final class DemoNylas implements AutoCloseable {
                 String id = grantsByEmail.computeIfAbsent(email, e -> UUID.randomUUID().toString());
                 json(exchange, 201, "{\"request_id\":\"" + UUID.randomUUID() + "\",\"data\":{\"id\":\"" + id + "\",\"provider\":\"microsoft\","
                         + "\"grant_status\":\"valid\",\"email\":\"" + email + "\",\"scope\":[\"Mail.Read\",\"User.Read.All\"],\"created_at\":" + now + "}}");
+            } else if (path.startsWith("/v3/grants/") && exchange.getRequestMethod().equals("DELETE")) {
+                // Lifecycle (offboard, remove_mailboxes): the grant is gone; a later grant for the mailbox is a new one.
+                String id = path.substring("/v3/grants/".length());
+                boolean removed = grantsByEmail.values().removeIf(id::equals);
+                json(exchange, removed ? 200 : 404, removed ? "{\"request_id\":\"" + UUID.randomUUID() + "\"}"
+                        : "{\"request_id\":\"" + UUID.randomUUID() + "\",\"error\":{\"type\":\"not_found_error\",\"message\":\"grant not found\"}}");
+            } else if (path.startsWith("/v3/connectors/microsoft/creds/") && exchange.getRequestMethod().equals("PATCH")) {
+                // rotate_secret: the simulation keeps no secrets, so the new one is simply accepted.
+                String id = path.substring("/v3/connectors/microsoft/creds/".length());
+                json(exchange, 200, "{\"request_id\":\"" + UUID.randomUUID() + "\",\"data\":{\"id\":\"" + id
+                        + "\",\"credential_type\":\"adminconsent\",\"updated_at\":" + now + "}}");
+            } else if (path.startsWith("/v3/connectors/microsoft/creds/") && exchange.getRequestMethod().equals("DELETE")) {
+                String id = path.substring("/v3/connectors/microsoft/creds/".length());
+                boolean removed = credentialsByName.values().removeIf(id::equals);
+                json(exchange, removed ? 200 : 404, removed ? "{\"request_id\":\"" + UUID.randomUUID() + "\"}"
+                        : "{\"request_id\":\"" + UUID.randomUUID() + "\",\"error\":{\"type\":\"not_found_error\",\"message\":\"credential not found\"}}");
             } else {
                 json(exchange, 404, "{\"request_id\":\"" + UUID.randomUUID() + "\",\"error\":{\"type\":\"not_found_error\",\"message\":\"Unrecognized request URL\"}}");
             }

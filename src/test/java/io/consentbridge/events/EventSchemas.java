@@ -16,7 +16,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /** The published JSON Schema of each event type's data, {@code config/schemas/<type>.data.schema.json}. */
-final class EventSchemas {
+public final class EventSchemas {
     static final Path DIRECTORY = Path.of("config", "schemas");
     private static final JsonSchemaFactory FACTORY = InboundRequests.SCHEMAS;
     private static final SchemaValidatorsConfig STRICT = SchemaValidatorsConfig.builder().formatAssertionsEnabled(true).build();
@@ -30,7 +30,7 @@ final class EventSchemas {
     }
 
     /** What is wrong with {@code data} for an event of this type; empty when it fits its schema. */
-    static List<String> problems(String type, JsonNode data) {
+    public static List<String> problems(String type, JsonNode data) {
         JsonSchema schema = LOADED.computeIfAbsent(type, t -> {
             try {
                 return FACTORY.getSchema(Files.readString(file(t)), STRICT);
