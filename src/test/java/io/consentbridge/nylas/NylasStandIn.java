@@ -367,7 +367,10 @@ public final class NylasStandIn implements AutoCloseable {
         this.faultMessage = message;
     }
 
-    /** The grant made for {@code email} gets this id instead of a UUID (say, one too long to store). */
+    /**
+     * The next grant made for {@code email} gets this id instead of a UUID (say, one too long to store).
+     * Used once: re-authentications keep it, and a grant made after a deletion gets a new UUID.
+     */
     public void grantIdFor(String email, String id) {
         grantIdOverrides.put(email.toLowerCase(Locale.ROOT), id);
     }
