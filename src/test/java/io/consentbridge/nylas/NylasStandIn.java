@@ -25,10 +25,15 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
@@ -43,12 +48,22 @@ import java.util.stream.Collectors;
  * Loopback stand-in for the parts of the Nylas v3 API used by Microsoft admin-consent bulk auth:
  * <ul>
  *   <li>{@code POST/GET /v3/connectors/microsoft/creds} (+ {@code GET .../creds/{id}})</li>
+ *   <li>{@code PATCH /v3/connectors/microsoft/creds/{id}} (replaces {@code name} and/or the whole
+ *       {@code credential_data}) and {@code DELETE .../creds/{id}}</li>
  *   <li>{@code POST /v3/connect/custom} (Microsoft bulk auth variant)</li>
  *   <li>{@code GET /v3/connect/auth?response_type=adminconsent} (browser redirect)</li>
+ *   <li>{@code GET /v3/grants} ({@code limit} 1-200, {@code offset}, {@code provider}, {@code email},
+ *       {@code grant_status}, {@code since}, {@code before}, {@code sort_by}, {@code order_by}),
+ *       {@code GET /v3/grants/{grant_id}} and {@code DELETE /v3/grants/{grant_id}}</li>
  * </ul>
  * Request bodies are validated against JSON Schemas taken from Nylas's published OpenAPI file
  * (see {@code src/test/resources/nylas/README.md}). Every response carries a {@code request_id}
  * body field (except the 302) and an {@code x-request-id} header.
+ * <p>
+ * Tests change what happens after onboarding with {@link #expireGrant(String)} (a grant turns
+ * {@code invalid}; a custom auth for the same email makes it valid again under the same id),
+ * {@link #deleteGrantExternally(String)}, and the tenant-wide causes that make custom auth fail:
+ * {@link #revokeConsent(String)} and {@link #expireSecret(String)}.
  */
 public final class NylasStandIn implements AutoCloseable {
 
@@ -57,6 +72,8 @@ public final class NylasStandIn implements AutoCloseable {
             Set.of("google", "microsoft", "imap", "icloud", "yahoo", "ews", "virtual-calendar", "zoom", "nylas");
     private static final List<String> GRANT_SCOPES = List.of("Mail.Read", "User.Read.All");
     private static final String CREDS = "/v3/connectors/microsoft/creds";
+    private static final String GRANTS = "/v3/grants";
+    private static final int MAX_GRANTS_LIMIT = 200;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** One request as received. Header names are lower-cased; repeated headers are joined with ", ". */
@@ -84,9 +101,42 @@ public final class NylasStandIn implements AutoCloseable {
 
     public record Credential(String id, String name, JsonNode credentialData, long createdAt, long updatedAt) {}
 
-    public record Grant(String id, String email, String credentialId, long createdAt, long updatedAt) {}
+    /** @param grantStatus {@code valid} or {@code invalid}, as in {@code GrantObject.grant_status}. */
+    public record Grant(String id, String email, String credentialId, long createdAt, long updatedAt,
+                        String grantStatus) {
+        public static final String VALID = "valid";
+        public static final String INVALID = "invalid";
 
-    private record ScriptedFault(String pathPrefix, int status, Integer retryAfterSeconds, int[] remaining) {}
+        /** A valid grant. */
+        public Grant(String id, String email, String credentialId, long createdAt, long updatedAt) {
+            this(id, email, credentialId, createdAt, updatedAt, VALID);
+        }
+
+        public boolean valid() {
+            return VALID.equals(grantStatus);
+        }
+
+        Grant withStatus(String status) {
+            return new Grant(id, email, credentialId, createdAt, updatedAt, status);
+        }
+    }
+
+    /**
+     * Where a tenant-wide refusal of {@code POST /v3/connect/custom} carries Microsoft's AADSTS text. How
+     * Nylas wraps it is not documented (reference §9: "read both places"), so tests can pick one.
+     */
+    public enum AadstsPlacement {
+        /** {@code error.message} is the AADSTS text and {@code error.provider_error} holds Microsoft's OAuth error. */
+        MESSAGE_AND_PROVIDER_ERROR,
+        /** Only {@code error.message}; no {@code provider_error}. */
+        MESSAGE,
+        /** Only {@code error.provider_error}; {@code error.message} is a generic text without the code. */
+        PROVIDER_ERROR
+    }
+
+    /** @param method null = any method */
+    private record ScriptedFault(String method, String pathPrefix, int status, Integer retryAfterSeconds,
+                                 int[] remaining) {}
 
     private record PredicateFault(Predicate<RecordedRequest> matcher, int status, Integer retryAfterSeconds) {}
 
@@ -95,11 +145,17 @@ public final class NylasStandIn implements AutoCloseable {
         private static final long serialVersionUID = 1L;
         final int status;
         final String type;
+        final transient JsonNode providerError; // null = none
 
         ApiError(int status, String type, String message) {
+            this(status, type, message, null);
+        }
+
+        ApiError(int status, String type, String message, JsonNode providerError) {
             super(message);
             this.status = status;
             this.type = type;
+            this.providerError = providerError;
         }
     }
 
@@ -107,6 +163,7 @@ public final class NylasStandIn implements AutoCloseable {
     private final String clientId;
     private final JsonSchema credentialSchema = loadSchema("nylas/create-credential-adminconsent.schema.json");
     private final JsonSchema customAuthSchema = loadSchema("nylas/custom-auth-microsoft.schema.json");
+    private final JsonSchema updateCredentialSchema = loadSchema("nylas/update-credential.schema.json");
 
     private final List<RecordedRequest> recorded = new CopyOnWriteArrayList<>();
     private final List<ScriptedFault> scriptedFaults = new ArrayList<>();       // guarded by itself
@@ -116,10 +173,16 @@ public final class NylasStandIn implements AutoCloseable {
     private volatile String faultMessage;                                      // null = the usual message per status
     private final Map<String, String> grantIdOverrides = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile String consentDeniedDescription;                          // null = consent succeeds
+    private volatile AadstsPlacement aadstsPlacement = AadstsPlacement.MESSAGE_AND_PROVIDER_ERROR;
 
     private final Object stateLock = new Object();
-    private final Map<String, Credential> credentialsByName = new LinkedHashMap<>(); // guarded by stateLock
+    // Both maps keep creation order (a re-authentication replaces the value in place).
+    private final Map<String, Credential> credentialsById = new LinkedHashMap<>();   // guarded by stateLock
     private final Map<String, Grant> grantsByEmail = new LinkedHashMap<>();          // guarded by stateLock
+    private final List<String> deletedGrantIds = new ArrayList<>();                  // guarded by stateLock
+    private final Set<String> consentRevoked = new HashSet<>();   // credential ids; guarded by stateLock
+    private final Set<String> secretExpired = new HashSet<>();    // credential ids; guarded by stateLock
+    private int credentialsCreated;                                                  // guarded by stateLock
     private int grantCalls;                                                          // guarded by stateLock
 
     private HttpServer server;
@@ -197,10 +260,10 @@ public final class NylasStandIn implements AutoCloseable {
         recorded.clear();
     }
 
-    /** Number of distinct credentials created (reuses not counted). */
+    /** Number of distinct credentials created (reuses not counted, deleted ones still counted). */
     public int credentialsCreated() {
         synchronized (stateLock) {
-            return credentialsByName.size();
+            return credentialsCreated;
         }
     }
 
@@ -211,15 +274,48 @@ public final class NylasStandIn implements AutoCloseable {
         }
     }
 
+    /** The credentials that exist now (deleted ones left out), in creation order. */
     public List<Credential> credentials() {
         synchronized (stateLock) {
-            return List.copyOf(credentialsByName.values());
+            return List.copyOf(credentialsById.values());
         }
     }
 
+    /** The credential with this id, unless it was never made or has been deleted. */
+    public Optional<Credential> credential(String credentialId) {
+        synchronized (stateLock) {
+            return Optional.ofNullable(credentialsById.get(credentialId));
+        }
+    }
+
+    /**
+     * A copy of the credential's current {@code credential_data} (after any PATCH), secrets included.
+     *
+     * @throws NoSuchElementException when no such credential exists (never made, or deleted)
+     */
+    public JsonNode credentialData(String credentialId) {
+        return credential(credentialId).map(c -> c.credentialData().<JsonNode>deepCopy())
+                .orElseThrow(() -> new NoSuchElementException("no credential " + credentialId));
+    }
+
+    /** The grants that exist now (deleted ones left out), in creation order. */
     public List<Grant> grants() {
         synchronized (stateLock) {
             return List.copyOf(grantsByEmail.values());
+        }
+    }
+
+    /** The current grant for this email address (any case), if there is one. */
+    public Optional<Grant> grant(String email) {
+        synchronized (stateLock) {
+            return Optional.ofNullable(grantsByEmail.get(email.toLowerCase(Locale.ROOT)));
+        }
+    }
+
+    /** Ids of the grants deleted so far, by {@code DELETE /v3/grants/{id}} or {@link #deleteGrantExternally}. */
+    public List<String> deletedGrantIds() {
+        synchronized (stateLock) {
+            return List.copyOf(deletedGrantIds);
         }
     }
 
@@ -232,9 +328,18 @@ public final class NylasStandIn implements AutoCloseable {
 
     /** As {@link #failNext(String, int, int)}, adding {@code Retry-After} when {@code retryAfterSeconds} is set. */
     public void failNext(String pathPrefix, int times, int status, Integer retryAfterSeconds) {
+        failNext(null, pathPrefix, times, status, retryAfterSeconds);
+    }
+
+    /**
+     * As {@link #failNext(String, int, int, Integer)}, for requests with this method only (say, the
+     * {@code DELETE}s under {@code /v3/grants/} but not the {@code GET}s).
+     */
+    public void failNext(String method, String pathPrefix, int times, int status, Integer retryAfterSeconds) {
         if (times <= 0) throw new IllegalArgumentException("times must be > 0");
+        String m = method == null ? null : method.toUpperCase(Locale.ROOT);
         synchronized (scriptedFaults) {
-            scriptedFaults.add(new ScriptedFault(pathPrefix, status, retryAfterSeconds, new int[] {times}));
+            scriptedFaults.add(new ScriptedFault(m, pathPrefix, status, retryAfterSeconds, new int[] {times}));
         }
     }
 
@@ -262,7 +367,10 @@ public final class NylasStandIn implements AutoCloseable {
         this.faultMessage = message;
     }
 
-    /** The grant made for {@code email} gets this id instead of a UUID (say, one too long to store). */
+    /**
+     * The next grant made for {@code email} gets this id instead of a UUID (say, one too long to store).
+     * Used once: re-authentications keep it, and a grant made after a deletion gets a new UUID.
+     */
     public void grantIdFor(String email, String id) {
         grantIdOverrides.put(email.toLowerCase(Locale.ROOT), id);
     }
@@ -290,6 +398,110 @@ public final class NylasStandIn implements AutoCloseable {
         callbackUris.add(uri);
     }
 
+    // ---------------------------------------------------------------- lifecycle switches
+
+    /**
+     * The grant for {@code email} turns {@code invalid} (as on a {@code grant.expired} notification).
+     * A {@code POST /v3/connect/custom} for the same email makes it valid again under the same id,
+     * unless a tenant-wide cause ({@link #revokeConsent}, {@link #expireSecret}) stands.
+     *
+     * @return the grant's id
+     * @throws NoSuchElementException when there is no grant for that email
+     */
+    public String expireGrant(String email) {
+        synchronized (stateLock) {
+            String key = email.toLowerCase(Locale.ROOT);
+            Grant g = grantsByEmail.get(key);
+            if (g == null) throw new NoSuchElementException("no grant for " + email);
+            grantsByEmail.put(key, g.withStatus(Grant.INVALID));
+            return g.id();
+        }
+    }
+
+    /** Every current grant matching {@code which} turns {@code invalid}; returns their ids in creation order. */
+    public List<String> expireGrants(Predicate<Grant> which) {
+        synchronized (stateLock) {
+            List<String> ids = new ArrayList<>();
+            grantsByEmail.replaceAll((key, g) -> {
+                if (!which.test(g)) return g;
+                ids.add(g.id());
+                return g.withStatus(Grant.INVALID);
+            });
+            return ids;
+        }
+    }
+
+    /** Every grant made with this credential turns {@code invalid}; returns their ids in creation order. */
+    public List<String> expireGrants(String credentialId) {
+        return expireGrants(g -> g.credentialId().equals(credentialId));
+    }
+
+    /**
+     * The grant for {@code email} is deleted from outside the bridge (dashboard, another app): it is gone
+     * for {@code GET}/{@code DELETE /v3/grants/{id}}, and a later custom auth makes a new grant id.
+     * Nothing is recorded as a request.
+     *
+     * @return the deleted grant's id
+     * @throws NoSuchElementException when there is no grant for that email
+     */
+    public String deleteGrantExternally(String email) {
+        synchronized (stateLock) {
+            Grant g = grantsByEmail.remove(email.toLowerCase(Locale.ROOT));
+            if (g == null) throw new NoSuchElementException("no grant for " + email);
+            deletedGrantIds.add(g.id());
+            return g.id();
+        }
+    }
+
+    /**
+     * The tenant's admin withdraws consent for this credential's app: every {@code POST /v3/connect/custom}
+     * with it fails (400 {@code token.exchange_failed}, AADSTS65001) until {@link #restoreConsent} or a
+     * successful {@code /v3/connect/auth} admin consent with this credential. Existing grants are left
+     * as they are; call {@link #expireGrants(String)} to expire them too.
+     */
+    public void revokeConsent(String credentialId) {
+        synchronized (stateLock) {
+            requireCredential(credentialId);
+            consentRevoked.add(credentialId);
+        }
+    }
+
+    public void restoreConsent(String credentialId) {
+        synchronized (stateLock) {
+            consentRevoked.remove(credentialId);
+        }
+    }
+
+    /**
+     * The Azure client secret in this credential has expired: every {@code POST /v3/connect/custom} with
+     * it fails (400 {@code token.exchange_failed}, AADSTS7000222) until {@link #restoreSecret} or a
+     * {@code PATCH} of the credential with a different {@code client_secret}. Existing grants are left as they are (see {@link #expireGrants(String)}).
+     * When both causes stand, the expired secret is reported: Microsoft checks the client before consent.
+     */
+    public void expireSecret(String credentialId) {
+        synchronized (stateLock) {
+            requireCredential(credentialId);
+            secretExpired.add(credentialId);
+        }
+    }
+
+    public void restoreSecret(String credentialId) {
+        synchronized (stateLock) {
+            secretExpired.remove(credentialId);
+        }
+    }
+
+    /** Where tenant-wide refusals put the AADSTS text (default: both {@code error.message} and {@code provider_error}). */
+    public void aadstsIn(AadstsPlacement placement) {
+        this.aadstsPlacement = Objects.requireNonNull(placement);
+    }
+
+    private void requireCredential(String credentialId) {
+        if (!credentialsById.containsKey(credentialId)) {
+            throw new IllegalArgumentException("no credential " + credentialId);
+        }
+    }
+
     // ---------------------------------------------------------------- dispatch
 
     private void handle(HttpExchange ex) throws IOException {
@@ -304,9 +516,9 @@ public final class NylasStandIn implements AutoCloseable {
                 if (injectFault(ex, req, requestId)) return;
                 route(ex, req, requestId);
             } catch (ApiError e) {
-                sendError(ex, requestId, e.status, e.type, e.getMessage(), null);
+                sendError(ex, requestId, e.status, e.type, e.getMessage(), e.providerError, null);
             } catch (RuntimeException e) {
-                sendError(ex, requestId, 500, "api.internal_error", "stand-in failure: " + e, null);
+                sendError(ex, requestId, 500, "api.internal_error", "stand-in failure: " + e, null, null);
             }
         } finally {
             ex.close();
@@ -340,9 +552,22 @@ public final class NylasStandIn implements AutoCloseable {
                 if (method.equals("POST")) createCredential(ex, req, requestId);
                 else listCredentials(ex, req, requestId);
             } else {
-                requireMethod(ex, method, "GET");
-                getCredential(ex, path.substring(CREDS.length() + 1), requestId);
+                String id = path.substring(CREDS.length() + 1);
+                requireMethod(ex, method, "GET", "PATCH", "DELETE");
+                switch (method) {
+                    case "GET" -> getCredential(ex, id, requestId);
+                    case "PATCH" -> updateCredential(ex, req, id, requestId);
+                    default -> deleteCredential(ex, id, requestId);
+                }
             }
+        } else if (path.equals(GRANTS)) {
+            requireMethod(ex, method, "GET");
+            listGrants(ex, req, requestId);
+        } else if (path.matches(GRANTS + "/[^/]+")) {
+            String id = path.substring(GRANTS.length() + 1);
+            requireMethod(ex, method, "GET", "DELETE");
+            if (method.equals("GET")) getGrant(ex, id, requestId);
+            else deleteGrant(ex, id, requestId);
         } else {
             throw new ApiError(404, "not_found_error", "Unrecognized request URL");
         }
@@ -367,11 +592,12 @@ public final class NylasStandIn implements AutoCloseable {
         JsonNode data = body.get("credential_data");
         Credential cred;
         synchronized (stateLock) {
-            cred = credentialsByName.get(name);
+            cred = credentialNamed(name);
             if (cred == null) {
                 long now = Instant.now().getEpochSecond();
                 cred = new Credential(UUID.randomUUID().toString(), name, data.deepCopy(), now, now);
-                credentialsByName.put(name, cred);
+                credentialsById.put(cred.id(), cred);
+                credentialsCreated++;
             } else if (!cred.credentialData().equals(data)) {
                 throw new ApiError(400, "invalid_request_error", "name must be unique: a credential named '"
                         + name + "' already exists with different credential_data");
@@ -394,9 +620,61 @@ public final class NylasStandIn implements AutoCloseable {
     }
 
     private void getCredential(HttpExchange ex, String id, String requestId) throws IOException {
-        Credential cred = credentials().stream().filter(c -> c.id().equals(id)).findFirst()
-                .orElseThrow(() -> new ApiError(404, "not_found_error", "credential not found"));
+        Credential cred = credential(id).orElseThrow(() -> notFound("credential not found"));
         sendData(ex, requestId, 200, credentialJson(cred));
+    }
+
+    private void updateCredential(HttpExchange ex, RecordedRequest req, String id, String requestId)
+            throws IOException {
+        JsonNode body = validatedBody(req, updateCredentialSchema);
+        JsonNode data = body.get("credential_data"); // an object when present (schema)
+        if (data != null && hasText(data, "client_id") != hasText(data, "client_secret")) {
+            // PATCH replaces credential_data as a whole (reference §1 and §9), so a rotation that sends one
+            // of the two would drop the other: refuse it as Nylas's prose requires both for Microsoft.
+            throw badRequest("credential_data must hold client_id and client_secret together "
+                    + "(PATCH replaces the whole credential_data)");
+        }
+        Credential updated;
+        synchronized (stateLock) {
+            Credential old = credentialsById.get(id);
+            if (old == null) throw notFound("credential not found");
+            String name = body.has("name") ? body.get("name").asText() : old.name();
+            Credential sameName = credentialNamed(name);
+            if (sameName != null && !sameName.id().equals(id)) {
+                throw badRequest("name must be unique: a credential named '" + name + "' already exists");
+            }
+            JsonNode newData = data == null ? old.credentialData() : data.deepCopy();
+            updated = new Credential(id, name, newData, old.createdAt(), Instant.now().getEpochSecond());
+            credentialsById.put(id, updated);
+            // A new secret replaces the expired one; sending the same secret again does not.
+            if (data != null && hasText(data, "client_secret")
+                    && !data.get("client_secret").asText().equals(textOrNull(old.credentialData(), "client_secret"))) {
+                secretExpired.remove(id);
+            }
+        }
+        sendData(ex, requestId, 200, credentialJson(updated));
+    }
+
+    private void deleteCredential(HttpExchange ex, String id, String requestId) throws IOException {
+        synchronized (stateLock) {
+            if (credentialsById.remove(id) == null) throw notFound("credential not found");
+            consentRevoked.remove(id);
+            secretExpired.remove(id);
+            // "Any grants that use the deleted credential stop working right away" (spec, delete_credential_by_id).
+            grantsByEmail.replaceAll((k, g) -> g.credentialId().equals(id) ? g.withStatus(Grant.INVALID) : g);
+        }
+        send(ex, requestId, 200, JSON.createObjectNode().put("request_id", requestId));
+    }
+
+    /** guarded by stateLock */
+    private Credential credentialNamed(String name) {
+        for (Credential c : credentialsById.values()) if (c.name().equals(name)) return c;
+        return null;
+    }
+
+    private static boolean hasText(JsonNode node, String field) {
+        JsonNode v = node.get(field);
+        return v != null && !v.isNull() && !v.asText().isBlank();
     }
 
     private static ObjectNode credentialJson(Credential c) {
@@ -406,6 +684,23 @@ public final class NylasStandIn implements AutoCloseable {
                 .put("credential_type", "adminconsent")
                 .put("created_at", c.createdAt())
                 .put("updated_at", c.updatedAt());
+    }
+
+    private static long longParam(RecordedRequest req, String name, long dflt) {
+        String v = req.queryParam(name);
+        if (v == null) return dflt;
+        try {
+            return Long.parseLong(v);
+        } catch (NumberFormatException e) {
+            throw badRequest(name + " must be an integer");
+        }
+    }
+
+    private static String enumParam(RecordedRequest req, String name, String dflt, String... allowed) {
+        String v = req.queryParam(name);
+        if (v == null) return dflt;
+        if (!List.of(allowed).contains(v)) throw badRequest(name + " must be one of " + String.join(", ", allowed));
+        return v;
     }
 
     private static int intParam(RecordedRequest req, String name, int dflt) {
@@ -435,30 +730,125 @@ public final class NylasStandIn implements AutoCloseable {
         }
         Grant grant;
         synchronized (stateLock) {
-            if (credentialsByName.values().stream().noneMatch(c -> c.id().equals(credentialId))) {
+            Credential cred = credentialsById.get(credentialId);
+            if (cred == null) {
                 throw new ApiError(400, "invalid_request_error", "credential not found: " + credentialId);
             }
-            // Nylas re-authenticates an existing grant for the same email address and returns its id.
+            ApiError refusal = tenantWideRefusal(cred);
+            if (refusal != null) throw refusal;
+            // Nylas re-authenticates an existing grant for the same email address and returns its id;
+            // a deleted grant is gone for good, so the next auth makes a new id.
             String key = email.toLowerCase(Locale.ROOT);
             Grant existing = grantsByEmail.get(key);
             long now = Instant.now().getEpochSecond();
-            grant = existing == null
-                    ? new Grant(grantIdOverrides.getOrDefault(key, UUID.randomUUID().toString()), email, credentialId, now, now)
-                    : new Grant(existing.id(), existing.email(), credentialId, existing.createdAt(), now);
+            if (existing == null) {
+                String override = grantIdOverrides.remove(key);
+                grant = new Grant(override != null ? override : UUID.randomUUID().toString(), email, credentialId,
+                        now, now, Grant.VALID);
+            } else {
+                grant = new Grant(existing.id(), existing.email(), credentialId, existing.createdAt(), now, Grant.VALID);
+            }
             grantsByEmail.put(key, grant);
             grantCalls++;
         }
+        sendData(ex, requestId, 201, grantJson(grant));
+    }
+
+    /**
+     * Why Microsoft refuses every mailbox of this credential's tenant, or null. Nylas documents neither the
+     * status nor the type for this (reference §8/§9), so the choice follows reference §4 and §9:
+     * 400 (the spec lists only 400 and 401 for {@code /v3/connect/custom}, and 401 means a bad API key or
+     * region), type {@code token.exchange_failed} (Nylas's error table, §4: a failed token exchange with the
+     * provider), and the AADSTS code, "the most specific signal Nylas passes on, inside {@code error.message}
+     * or {@code provider_error}" (§9), with {@code provider_error} shaped as Microsoft's OAuth error
+     * ({@code error}, {@code error_description}, {@code error_codes}). Texts are Microsoft's, trace ids left out.
+     */
+    private ApiError tenantWideRefusal(Credential cred) { // guarded by stateLock
+        String app = Objects.requireNonNullElse(textOrNull(cred.credentialData(), "client_id"),
+                "<connector client_id>");
+        if (secretExpired.contains(cred.id())) { // Microsoft authenticates the client before it looks at consent
+            return providerRefusal("invalid_client", 7000222, "AADSTS7000222: The provided client secret keys for app '"
+                    + app + "' are expired. Visit the Azure portal to create new keys for your app: "
+                    + "https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: "
+                    + "https://aka.ms/certCreds.");
+        }
+        if (consentRevoked.contains(cred.id())) {
+            return providerRefusal("invalid_grant", 65001, "AADSTS65001: The user or administrator has not consented "
+                    + "to use the application with ID '" + app + "'. Send an interactive authorization request for "
+                    + "this user and resource.");
+        }
+        return null;
+    }
+
+    private ApiError providerRefusal(String oauthError, int aadsts, String description) {
+        ObjectNode providerError = JSON.createObjectNode().put("error", oauthError).put("error_description", description);
+        providerError.putArray("error_codes").add(aadsts);
+        return switch (aadstsPlacement) {
+            case MESSAGE_AND_PROVIDER_ERROR -> new ApiError(400, "token.exchange_failed", description, providerError);
+            case MESSAGE -> new ApiError(400, "token.exchange_failed", description);
+            case PROVIDER_ERROR -> new ApiError(400, "token.exchange_failed",
+                    "Failed to exchange the token with the provider", providerError);
+        };
+    }
+
+    private void getGrant(HttpExchange ex, String id, String requestId) throws IOException {
+        Grant grant = grants().stream().filter(g -> g.id().equals(id)).findFirst()
+                .orElseThrow(() -> notFound("grant not found"));
+        sendData(ex, requestId, 200, grantJson(grant));
+    }
+
+    private void deleteGrant(HttpExchange ex, String id, String requestId) throws IOException {
+        synchronized (stateLock) {
+            boolean removed = grantsByEmail.values().removeIf(g -> g.id().equals(id));
+            if (!removed) throw notFound("grant not found");
+            deletedGrantIds.add(id);
+        }
+        send(ex, requestId, 200, JSON.createObjectNode().put("request_id", requestId));
+    }
+
+    private void listGrants(HttpExchange ex, RecordedRequest req, String requestId) throws IOException {
+        int limit = intParam(req, "limit", 10);
+        if (limit < 1 || limit > MAX_GRANTS_LIMIT) {
+            throw badRequest("limit must be between 1 and " + MAX_GRANTS_LIMIT);
+        }
+        int offset = intParam(req, "offset", 0);
+        String status = enumParam(req, "grant_status", null, Grant.VALID, Grant.INVALID);
+        // Spec defaults: sort_by created_at, order_by desc (newest first). Ties keep creation order.
+        String sortBy = enumParam(req, "sort_by", "created_at", "created_at", "updated_at");
+        String orderBy = enumParam(req, "order_by", "desc", "asc", "desc");
+        String provider = req.queryParam("provider");
+        String email = req.queryParam("email");
+        long since = longParam(req, "since", Long.MIN_VALUE);
+        long before = longParam(req, "before", Long.MAX_VALUE);
+
+        List<Grant> sorted = new ArrayList<>(grants()); // creation order
+        if (sortBy.equals("updated_at")) sorted.sort(Comparator.comparingLong(Grant::updatedAt));
+        if (orderBy.equals("desc")) Collections.reverse(sorted);
+        ObjectNode out = JSON.createObjectNode().put("request_id", requestId);
+        var data = out.putArray("data");
+        sorted.stream()
+                .filter(g -> provider == null || provider.equals("microsoft"))
+                .filter(g -> email == null || g.email().equalsIgnoreCase(email))
+                .filter(g -> status == null || g.grantStatus().equals(status))
+                .filter(g -> g.createdAt() >= since && g.createdAt() <= before)
+                .skip(offset).limit(limit)
+                .forEach(g -> data.add(grantJson(g)));
+        out.put("limit", limit).put("offset", offset);
+        send(ex, requestId, 200, out);
+    }
+
+    private static ObjectNode grantJson(Grant grant) {
         ObjectNode data = JSON.createObjectNode()
                 .put("id", grant.id())
                 .put("provider", "microsoft")
-                .put("grant_status", "valid")
+                .put("grant_status", grant.grantStatus())
                 .put("email", grant.email());
         GRANT_SCOPES.forEach(data.putArray("scope")::add);
         data.put("created_at", grant.createdAt())
                 .put("updated_at", grant.updatedAt())
                 .put("credential_id", grant.credentialId())
                 .putObject("settings");
-        sendData(ex, requestId, 201, data);
+        return data;
     }
 
     private static String textOrNull(JsonNode node, String field) {
@@ -504,6 +894,9 @@ public final class NylasStandIn implements AutoCloseable {
         String denied = consentDeniedDescription;
         if (denied == null) {
             params.put("admin_consent", "true");
+            synchronized (stateLock) {
+                consentRevoked.remove(credentialId); // the admin has just consented again
+            }
         } else {
             params.put("error", "access_denied");
             params.put("error_description", denied);
@@ -523,6 +916,10 @@ public final class NylasStandIn implements AutoCloseable {
         return new ApiError(400, "invalid_request_error", message);
     }
 
+    private static ApiError notFound(String message) {
+        return new ApiError(404, "not_found_error", message);
+    }
+
     // ---------------------------------------------------------------- faults
 
     private boolean injectFault(HttpExchange ex, RecordedRequest req, String requestId) throws IOException {
@@ -539,7 +936,8 @@ public final class NylasStandIn implements AutoCloseable {
             synchronized (scriptedFaults) {
                 for (var it = scriptedFaults.iterator(); it.hasNext(); ) {
                     ScriptedFault f = it.next();
-                    if (req.path().startsWith(f.pathPrefix())) {
+                    if (req.path().startsWith(f.pathPrefix())
+                            && (f.method() == null || f.method().equals(req.method()))) {
                         status = f.status();
                         retryAfter = f.retryAfterSeconds();
                         if (--f.remaining()[0] == 0) it.remove();
@@ -550,7 +948,8 @@ public final class NylasStandIn implements AutoCloseable {
         }
         if (status == null) return false;
         String[] typeAndMessage = errorFor(status);
-        sendError(ex, requestId, status, typeAndMessage[0], faultMessage != null ? faultMessage : typeAndMessage[1], retryAfter);
+        sendError(ex, requestId, status, typeAndMessage[0], faultMessage != null ? faultMessage : typeAndMessage[1],
+                null, retryAfter);
         return true;
     }
 
@@ -623,9 +1022,10 @@ public final class NylasStandIn implements AutoCloseable {
     }
 
     private static void sendError(HttpExchange ex, String requestId, int status, String type, String message,
-                                  Integer retryAfterSeconds) throws IOException {
+                                  JsonNode providerError, Integer retryAfterSeconds) throws IOException {
         ObjectNode out = JSON.createObjectNode().put("request_id", requestId);
-        out.putObject("error").put("type", type).put("message", message);
+        ObjectNode error = out.putObject("error").put("type", type).put("message", message);
+        if (providerError != null) error.set("provider_error", providerError);
         if (retryAfterSeconds != null) ex.getResponseHeaders().set("Retry-After", retryAfterSeconds.toString());
         send(ex, requestId, status, out);
     }

@@ -1,9 +1,11 @@
 package io.consentbridge.nylas;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.networknt.schema.JsonSchema;
 import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SpecVersion;
@@ -19,6 +21,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.NoSuchElementException;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.IntStream;
@@ -193,7 +196,380 @@ class NylasStandInTest {
         assertThat(nylas.grantCalls()).isEqualTo(24);
     }
 
+    // ---------------------------------------------------------------- lifecycle: credentials
+
+    @Test
+    void patchReplacesTheWholeCredentialData() throws Exception {
+        String credId = createCredential();
+        String path = "/v3/connectors/microsoft/creds/" + credId;
+        String rotation = "{\"credential_data\":{\"client_id\":\"azure-app\",\"client_secret\":\"n3w\"}}";
+
+        HttpResponse<String> ok = send("PATCH", path, rotation, KEY);
+        assertThat(ok.statusCode()).isEqualTo(200);
+        JsonNode body = JSON.readTree(ok.body());
+        assertThat(body.at("/data/id").asText()).isEqualTo(credId);
+        assertThat(body.at("/data/name").asText()).isEqualTo("contoso");
+        assertThat(body.at("/data/updated_at").asLong()).isGreaterThanOrEqualTo(body.at("/data/created_at").asLong());
+        assertThat(schema("update-credential-response").validate(withoutCredentialType(body))).isEmpty();
+        // Replaced as a whole: the tenant that was not sent again is gone.
+        assertThat(nylas.credentialData(credId)).isEqualTo(JSON.readTree("{\"client_id\":\"azure-app\",\"client_secret\":\"n3w\"}"));
+        assertThat(nylas.requests("PATCH", path)).hasSize(1);
+        assertThat(nylas.requests("PATCH", path).get(0).json().at("/credential_data/client_secret").asText()).isEqualTo("n3w");
+
+        HttpResponse<String> renamed = send("PATCH", path, "{\"name\":\"contoso-2\"}", KEY);
+        assertThat(renamed.statusCode()).isEqualTo(200);
+        assertThat(nylas.credential(credId).orElseThrow().name()).isEqualTo("contoso-2");
+        assertThat(nylas.credentialData(credId).get("client_secret").asText()).isEqualTo("n3w"); // data untouched
+        assertThat(nylas.credentialsCreated()).isEqualTo(1);
+    }
+
+    @Test
+    void patchRefusesHalfARotationBadBodiesAndUnknownIds() throws Exception {
+        String credId = createCredential();
+        String path = "/v3/connectors/microsoft/creds/" + credId;
+        JsonNode before = nylas.credentialData(credId);
+
+        for (String half : List.of("{\"credential_data\":{\"client_secret\":\"n3w\"}}",
+                "{\"credential_data\":{\"client_id\":\"azure-app\",\"tenant\":\"t\"}}",
+                "{\"credential_data\":{\"client_id\":\"azure-app\",\"client_secret\":\"\"}}")) {
+            HttpResponse<String> r = send("PATCH", path, half, KEY);
+            assertThat(r.statusCode()).as(half).isEqualTo(400);
+            assertThat(JSON.readTree(r.body()).at("/error/type").asText()).isEqualTo("invalid_request_error");
+            assertThat(JSON.readTree(r.body()).at("/error/message").asText()).contains("client_id and client_secret together");
+        }
+        // Schema failures (types from the OpenAPI request body).
+        assertError(send("PATCH", path, "{\"credential_data\":\"n3w\"}", KEY), 400, "invalid_request_error", "credential_data");
+        assertError(send("PATCH", path, "{\"name\":5}", KEY), 400, "invalid_request_error", "name");
+        assertError(send("PATCH", path, "[]", KEY), 400, "invalid_request_error", "");
+        assertError(send("PATCH", path, "{\"name\":\"x\"}", KEY, "text/plain"), 400, "invalid_request_error", "Content-Type");
+        // Names stay unique.
+        post("/v3/connectors/microsoft/creds", CRED_BODY.replace("\"contoso\"", "\"fabrikam\""));
+        assertError(send("PATCH", path, "{\"name\":\"fabrikam\"}", KEY), 400, "invalid_request_error", "unique");
+        // Only with the API key; an unknown id is 404.
+        assertError(send("PATCH", path, "{\"name\":\"y\"}", null), 401, "unauthorized", "");
+        assertError(send("PATCH", "/v3/connectors/microsoft/creds/nope", "{\"name\":\"y\"}", KEY), 404, "not_found_error", "");
+        // The Node SDK once sent PUT: the API wants PATCH.
+        assertThat(send("PUT", path, "{\"name\":\"y\"}", KEY).statusCode()).isEqualTo(405);
+
+        assertThat(nylas.credentialData(credId)).isEqualTo(before);
+        assertThat(nylas.credential(credId).orElseThrow().name()).isEqualTo("contoso");
+    }
+
+    @Test
+    void deletedCredentialIsGoneAndItsGrantsStopWorking() throws Exception {
+        String credId = createCredential();
+        String grantId = createGrant("ann@contoso.com", credId);
+        String path = "/v3/connectors/microsoft/creds/" + credId;
+
+        assertError(send("DELETE", path, null, null), 401, "unauthorized", "");
+        HttpResponse<String> deleted = send("DELETE", path, null, KEY);
+        assertThat(deleted.statusCode()).isEqualTo(200);
+        JsonNode body = JSON.readTree(deleted.body());
+        assertThat(schema("delete-credential-response").validate(body)).isEmpty();
+        assertThat(body.get("request_id").asText()).isNotBlank();
+        assertThat(body.has("data")).isFalse();
+
+        assertError(send("DELETE", path, null, KEY), 404, "not_found_error", "");
+        assertError(send("GET", path, null, KEY), 404, "not_found_error", "");
+        assertError(send("PATCH", path, "{\"name\":\"y\"}", KEY), 404, "not_found_error", "");
+        assertError(post("/v3/connect/custom", grantBody("bob@contoso.com", credId)), 400, "invalid_request_error",
+                "credential not found");
+        assertThat(nylas.credential(credId)).isEmpty();
+        assertThat(nylas.credentials()).isEmpty();
+        assertThatThrownBy(() -> nylas.credentialData(credId)).isInstanceOf(NoSuchElementException.class);
+        // "Any grants that use the deleted credential stop working right away" (spec).
+        assertThat(grantStatus(grantId)).isEqualTo("invalid");
+
+        // The name is free again: a new credential, with a new id.
+        assertThat(createCredential()).isNotEqualTo(credId);
+        assertThat(nylas.credentialsCreated()).isEqualTo(2);
+    }
+
+    // ---------------------------------------------------------------- lifecycle: grants
+
+    @Test
+    void getsAGrantAndExpiresAndReauthenticatesIt() throws Exception {
+        String credId = createCredential();
+        String grantId = createGrant("Ann@contoso.com", credId);
+
+        HttpResponse<String> got = send("GET", "/v3/grants/" + grantId, null, KEY);
+        assertThat(got.statusCode()).isEqualTo(200);
+        JsonNode body = JSON.readTree(got.body());
+        assertThat(schema("get-grant-response").validate(body)).isEmpty();
+        assertThat(body.at("/data/grant_status").asText()).isEqualTo("valid");
+        assertThat(body.at("/data/email").asText()).isEqualTo("Ann@contoso.com");
+        assertThat(body.at("/data/credential_id").asText()).isEqualTo(credId);
+        assertError(send("GET", "/v3/grants/" + grantId, null, null), 401, "unauthorized", "");
+        assertError(send("GET", "/v3/grants/nope", null, KEY), 404, "not_found_error", "");
+
+        assertThat(nylas.expireGrant("ann@contoso.com")).isEqualTo(grantId);
+        assertThat(grantStatus(grantId)).isEqualTo("invalid");
+        assertThat(nylas.grant("ann@contoso.com").orElseThrow().valid()).isFalse();
+
+        // Re-authentication keeps the id and makes the grant valid again.
+        assertThat(createGrant("ann@contoso.com", credId)).isEqualTo(grantId);
+        assertThat(grantStatus(grantId)).isEqualTo("valid");
+
+        String bob = createGrant("bob@contoso.com", credId);
+        assertThat(nylas.expireGrants(credId)).containsExactly(grantId, bob);
+        assertThat(nylas.expireGrants(g -> false)).isEmpty();
+        assertThat(nylas.grants()).extracting(NylasStandIn.Grant::grantStatus).containsOnly("invalid");
+        assertThatThrownBy(() -> nylas.expireGrant("nobody@contoso.com")).isInstanceOf(NoSuchElementException.class);
+    }
+
+    @Test
+    void deletedGrantIsGoneAndANewAuthMakesANewId() throws Exception {
+        String credId = createCredential();
+        String grantId = createGrant("ann@contoso.com", credId);
+        nylas.expireGrant("ann@contoso.com"); // deleting an expired grant works the same
+
+        assertError(send("DELETE", "/v3/grants/" + grantId, null, null), 401, "unauthorized", "");
+        HttpResponse<String> deleted = send("DELETE", "/v3/grants/" + grantId, null, KEY);
+        assertThat(deleted.statusCode()).isEqualTo(200);
+        assertThat(schema("delete-grant-response").validate(JSON.readTree(deleted.body()))).isEmpty();
+        assertError(send("DELETE", "/v3/grants/" + grantId, null, KEY), 404, "not_found_error", "");
+        assertError(send("GET", "/v3/grants/" + grantId, null, KEY), 404, "not_found_error", "");
+        assertThat(nylas.grants()).isEmpty();
+        assertThat(nylas.deletedGrantIds()).containsExactly(grantId);
+
+        String again = createGrant("ann@contoso.com", credId);
+        assertThat(again).isNotEqualTo(grantId);
+        assertThat(grantStatus(again)).isEqualTo("valid");
+
+        // Deleted from outside (dashboard, another app): the same, without a request.
+        assertThat(nylas.deleteGrantExternally("ANN@contoso.com")).isEqualTo(again);
+        assertError(send("GET", "/v3/grants/" + again, null, KEY), 404, "not_found_error", "");
+        assertThat(nylas.deletedGrantIds()).containsExactly(grantId, again);
+        assertThat(createGrant("ann@contoso.com", credId)).isNotIn(grantId, again);
+        assertThat(nylas.requests("DELETE", "/v3/grants/" + again)).isEmpty();
+    }
+
+    @Test
+    void aGrantIdOverrideIsUsedOnceSoADeletedGrantComesBackUnderANewId() throws Exception {
+        String credId = createCredential();
+        nylas.grantIdFor("ann@contoso.com", "fixed-id");
+        assertThat(createGrant("ann@contoso.com", credId)).isEqualTo("fixed-id");
+        assertThat(createGrant("ann@contoso.com", credId)).isEqualTo("fixed-id");
+        nylas.deleteGrantExternally("ann@contoso.com");
+        assertThat(createGrant("ann@contoso.com", credId)).isNotEqualTo("fixed-id");
+    }
+
+    @Test
+    void listsGrantsWithFiltersAndPages() throws Exception {
+        String credId = createCredential();
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 5; i++) ids.add(createGrant("u" + i + "@contoso.com", credId));
+        nylas.expireGrant("u1@contoso.com");
+        nylas.expireGrant("u3@contoso.com");
+
+        JsonNode all = listGrants("");
+        assertThat(schema("list-grants-response").validate(all)).isEmpty();
+        assertThat(all.get("limit").asInt()).isEqualTo(10);
+        assertThat(all.get("offset").asInt()).isZero();
+        // The spec's defaults: sort_by created_at, order_by desc.
+        assertThat(grantIds(all)).containsExactly(ids.get(4), ids.get(3), ids.get(2), ids.get(1), ids.get(0));
+        assertThat(grantIds(listGrants("?order_by=asc"))).containsExactlyElementsOf(ids);
+        assertThat(grantIds(listGrants("?order_by=asc&limit=2&offset=2"))).containsExactly(ids.get(2), ids.get(3));
+        assertThat(grantIds(listGrants("?order_by=asc&limit=2&offset=4"))).containsExactly(ids.get(4)); // short page ends it
+        assertThat(grantIds(listGrants("?offset=5"))).isEmpty();
+        assertThat(grantIds(listGrants("?order_by=asc&grant_status=invalid"))).containsExactly(ids.get(1), ids.get(3));
+        assertThat(grantIds(listGrants("?grant_status=valid"))).hasSize(3);
+        assertThat(grantIds(listGrants("?email=" + enc("U2@contoso.com")))).containsExactly(ids.get(2));
+        assertThat(grantIds(listGrants("?provider=microsoft&limit=200"))).hasSize(5);
+        assertThat(grantIds(listGrants("?provider=google"))).isEmpty();
+        assertThat(listGrants("?limit=3&offset=1").get("limit").asInt()).isEqualTo(3);
+        JsonNode invalid = listGrants("?grant_status=invalid");
+        for (JsonNode g : invalid.get("data")) assertThat(g.get("grant_status").asText()).isEqualTo("invalid");
+
+        assertError(send("GET", "/v3/grants?limit=201", null, KEY), 400, "invalid_request_error", "limit");
+        assertError(send("GET", "/v3/grants?limit=0", null, KEY), 400, "invalid_request_error", "limit");
+        assertError(send("GET", "/v3/grants?offset=-1", null, KEY), 400, "invalid_request_error", "offset");
+        assertError(send("GET", "/v3/grants?grant_status=expired", null, KEY), 400, "invalid_request_error", "grant_status");
+        assertError(send("GET", "/v3/grants?order_by=up", null, KEY), 400, "invalid_request_error", "order_by");
+        assertError(send("GET", "/v3/grants", null, null), 401, "unauthorized", "");
+        assertThat(send("POST", "/v3/grants", "{}", KEY).statusCode()).isEqualTo(405);
+        assertThat(nylas.requests("GET", "/v3/grants")).hasSize(18);
+    }
+
+    // ---------------------------------------------------------------- lifecycle: tenant-wide causes
+
+    @Test
+    void revokedConsentRefusesCustomAuthUntilTheAdminConsentsAgain() throws Exception {
+        String credId = createCredential();
+        String grantId = createGrant("ann@contoso.com", credId);
+        nylas.revokeConsent(credId);
+        assertThat(nylas.expireGrants(credId)).containsExactly(grantId);
+
+        HttpResponse<String> refused = post("/v3/connect/custom", grantBody("ann@contoso.com", credId));
+        assertError(refused, 400, "token.exchange_failed", "AADSTS65001");
+        JsonNode error = JSON.readTree(refused.body());
+        assertThat(schema("error-response").validate(error)).isEmpty();
+        assertThat(error.at("/error/message").asText())
+                .isEqualTo("AADSTS65001: The user or administrator has not consented to use the application with ID "
+                        + "'azure-app'. Send an interactive authorization request for this user and resource.");
+        assertThat(error.at("/error/provider_error/error").asText()).isEqualTo("invalid_grant");
+        assertThat(error.at("/error/provider_error/error_codes/0").asInt()).isEqualTo(65001);
+        assertThat(error.at("/error/provider_error/error_description").asText()).startsWith("AADSTS65001:");
+        assertError(post("/v3/connect/custom", grantBody("new@contoso.com", credId)), 400, "token.exchange_failed", "AADSTS65001");
+        assertThat(grantStatus(grantId)).isEqualTo("invalid");
+        assertThat(nylas.grants()).hasSize(1);
+        assertThat(nylas.grantCalls()).isEqualTo(1);
+
+        // The admin opens a fresh consent link and consents: custom auth works again, same grant id.
+        String consent = "/v3/connect/auth?client_id=nylas-app&provider=microsoft&response_type=adminconsent"
+                + "&redirect_uri=" + enc("https://app.example.com/cb") + "&credential_id=" + credId;
+        nylas.denyConsent("AADSTS65004: User declined to consent");
+        send("GET", consent, null, null);
+        assertError(post("/v3/connect/custom", grantBody("ann@contoso.com", credId)), 400, "token.exchange_failed", "AADSTS65001");
+        nylas.allowConsent();
+        assertThat(send("GET", consent, null, null).statusCode()).isEqualTo(302);
+        assertThat(createGrant("ann@contoso.com", credId)).isEqualTo(grantId);
+        assertThat(grantStatus(grantId)).isEqualTo("valid");
+
+        nylas.revokeConsent(credId);
+        nylas.restoreConsent(credId);
+        assertThat(createGrant("ann@contoso.com", credId)).isEqualTo(grantId);
+        assertThatThrownBy(() -> nylas.revokeConsent("nope")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void expiredSecretRefusesCustomAuthUntilAPatchBringsANewSecret() throws Exception {
+        String credId = createCredential();
+        String grantId = createGrant("ann@contoso.com", credId);
+        nylas.expireSecret(credId);
+        nylas.expireGrants(credId);
+
+        HttpResponse<String> refused = post("/v3/connect/custom", grantBody("ann@contoso.com", credId));
+        assertError(refused, 400, "token.exchange_failed", "AADSTS7000222");
+        JsonNode error = JSON.readTree(refused.body());
+        assertThat(error.at("/error/message").asText()).isEqualTo("AADSTS7000222: The provided client secret keys for app "
+                + "'azure-app' are expired. Visit the Azure portal to create new keys for your app: "
+                + "https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: "
+                + "https://aka.ms/certCreds.");
+        assertThat(error.at("/error/provider_error/error").asText()).isEqualTo("invalid_client");
+        assertThat(error.at("/error/provider_error/error_codes/0").asInt()).isEqualTo(7000222);
+
+        // Both causes: the secret is reported (the client is checked before consent).
+        nylas.revokeConsent(credId);
+        assertError(post("/v3/connect/custom", grantBody("ann@contoso.com", credId)), 400, "token.exchange_failed", "AADSTS7000222");
+        nylas.restoreConsent(credId);
+
+        String path = "/v3/connectors/microsoft/creds/" + credId;
+        String sameSecret = "{\"credential_data\":{\"client_id\":\"azure-app\",\"client_secret\":\"s3cret\"}}";
+        String newSecret = "{\"credential_data\":{\"client_id\":\"azure-app\",\"client_secret\":\"n3w\"}}";
+        // The same secret sent again is still expired.
+        assertThat(send("PATCH", path, sameSecret, KEY).statusCode()).isEqualTo(200);
+        assertError(post("/v3/connect/custom", grantBody("ann@contoso.com", credId)), 400, "token.exchange_failed", "AADSTS7000222");
+        // A rotation with a new secret clears the cause.
+        assertThat(send("PATCH", path, newSecret, KEY).statusCode()).isEqualTo(200);
+        assertThat(createGrant("ann@contoso.com", credId)).isEqualTo(grantId);
+        assertThat(grantStatus(grantId)).isEqualTo("valid");
+
+        nylas.expireSecret(credId);
+        nylas.restoreSecret(credId);
+        assertThat(createGrant("ann@contoso.com", credId)).isEqualTo(grantId);
+    }
+
+    @Test
+    void theAadstsCodeCanBeInTheMessageOrInTheProviderErrorOnly() throws Exception {
+        String credId = createCredential();
+        nylas.revokeConsent(credId);
+
+        nylas.aadstsIn(NylasStandIn.AadstsPlacement.MESSAGE);
+        JsonNode messageOnly = JSON.readTree(post("/v3/connect/custom", grantBody("a@contoso.com", credId)).body());
+        assertThat(messageOnly.at("/error/message").asText()).startsWith("AADSTS65001:");
+        assertThat(messageOnly.at("/error").has("provider_error")).isFalse();
+
+        nylas.aadstsIn(NylasStandIn.AadstsPlacement.PROVIDER_ERROR);
+        HttpResponse<String> r = post("/v3/connect/custom", grantBody("a@contoso.com", credId));
+        assertThat(r.statusCode()).isEqualTo(400);
+        JsonNode providerOnly = JSON.readTree(r.body());
+        assertThat(providerOnly.at("/error/type").asText()).isEqualTo("token.exchange_failed");
+        assertThat(providerOnly.at("/error/message").asText()).doesNotContain("AADSTS");
+        assertThat(providerOnly.at("/error/provider_error/error_description").asText()).startsWith("AADSTS65001:");
+        assertThat(schema("error-response").validate(providerOnly)).isEmpty();
+    }
+
+    // ---------------------------------------------------------------- lifecycle: faults
+
+    @Test
+    void scriptedFaultsReachTheLifecycleCalls() throws Exception {
+        String credId = createCredential();
+        String grantId = createGrant("ann@contoso.com", credId);
+        String grantPath = "/v3/grants/" + grantId;
+
+        nylas.failNext("DELETE", "/v3/grants/", 2, 500, null);
+        assertThat(send("GET", grantPath, null, KEY).statusCode()).isEqualTo(200); // GETs are not scripted
+        assertError(send("DELETE", grantPath, null, KEY), 500, "api.internal_error", "");
+        assertError(send("DELETE", grantPath, null, KEY), 500, "api.internal_error", "");
+        assertThat(grantStatus(grantId)).isEqualTo("valid"); // a failed delete leaves the grant
+        assertThat(send("DELETE", grantPath, null, KEY).statusCode()).isEqualTo(200);
+        assertThat(nylas.requests("DELETE", grantPath)).hasSize(3);
+
+        nylas.failNext("/v3/grants", 1, 429, 3);
+        HttpResponse<String> limited = send("GET", "/v3/grants?limit=200", null, KEY);
+        assertError(limited, 429, "rate_limit_error", "");
+        assertThat(limited.headers().firstValue("Retry-After")).hasValue("3");
+        assertThat(send("GET", "/v3/grants?limit=200", null, KEY).statusCode()).isEqualTo(200);
+
+        nylas.failWhen(r -> r.method().equals("PATCH"), 503);
+        String credPath = "/v3/connectors/microsoft/creds/" + credId;
+        String rotation = "{\"credential_data\":{\"client_id\":\"azure-app\",\"client_secret\":\"n3w\"}}";
+        assertThat(send("PATCH", credPath, rotation, KEY).statusCode()).isEqualTo(503);
+        assertThat(nylas.credentialData(credId).get("client_secret").asText()).isEqualTo("s3cret");
+        nylas.clearFaults();
+        assertThat(send("PATCH", credPath, rotation, KEY).statusCode()).isEqualTo(200);
+
+        nylas.failNext("DELETE", "/v3/connectors/", 1, 429, 1);
+        assertThat(send("DELETE", credPath, null, KEY).headers().firstValue("Retry-After")).hasValue("1");
+        assertThat(send("DELETE", credPath, null, KEY).statusCode()).isEqualTo(200);
+    }
+
     // ---------------------------------------------------------------- helpers
+
+    private String createGrant(String email, String credId) throws Exception {
+        HttpResponse<String> r = post("/v3/connect/custom", grantBody(email, credId));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+        return JSON.readTree(r.body()).at("/data/id").asText();
+    }
+
+    private String grantStatus(String grantId) throws Exception {
+        HttpResponse<String> r = send("GET", "/v3/grants/" + grantId, null, KEY);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return JSON.readTree(r.body()).at("/data/grant_status").asText();
+    }
+
+    private JsonNode listGrants(String query) throws Exception {
+        HttpResponse<String> r = send("GET", "/v3/grants" + query, null, KEY);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return JSON.readTree(r.body());
+    }
+
+    private static List<String> grantIds(JsonNode list) {
+        List<String> ids = new ArrayList<>();
+        list.get("data").forEach(g -> ids.add(g.get("id").asText()));
+        return ids;
+    }
+
+    /** The standard envelope with this status and type, a message containing {@code messagePart}, and x-request-id. */
+    private static void assertError(HttpResponse<String> r, int status, String type, String messagePart) throws Exception {
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
+        JsonNode body = JSON.readTree(r.body());
+        assertThat(body.at("/error/type").asText()).isEqualTo(type);
+        assertThat(body.at("/error/message").asText()).contains(messagePart);
+        assertThat(r.headers().firstValue("x-request-id")).hasValue(body.get("request_id").asText());
+        assertThat(schema("error-response").validate(body)).isEmpty();
+    }
+
+    /**
+     * The stand-in answers {@code credential_type} as Nylas does, though the spec's {@code CredentialObject}
+     * forbids extra fields (README "Known spec/reality mismatch"); everything else must match the schema.
+     */
+    private static JsonNode withoutCredentialType(JsonNode body) {
+        JsonNode copy = body.deepCopy();
+        ((ObjectNode) copy.get("data")).remove("credential_type");
+        return copy;
+    }
 
     private CompletableFuture<HttpResponse<String>> sendAsync(String path, String body) {
         return http.sendAsync(HttpRequest.newBuilder(URI.create(nylas.baseUri() + path))
