@@ -77,7 +77,7 @@ public final class NylasStandIn implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** One request as received. Header names are lower-cased; repeated headers are joined with ", ". */
-    public record RecordedRequest(String method, String path, String query, Map<String, String> headers, String body) {
+    public record RecordedRequest(String method, String path, String query, Map<String, String> headers, String body, Instant receivedAt) {
         /** The body parsed as JSON; {@link MissingNode} when the body is empty. */
         public JsonNode json() {
             if (body == null || body.isBlank()) return MissingNode.getInstance();
@@ -989,7 +989,7 @@ public final class NylasStandIn implements AutoCloseable {
         }
         URI uri = ex.getRequestURI();
         RecordedRequest req = new RecordedRequest(ex.getRequestMethod().toUpperCase(Locale.ROOT), uri.getRawPath(),
-                uri.getRawQuery(), Collections.unmodifiableMap(headers), body);
+                uri.getRawQuery(), Collections.unmodifiableMap(headers), body, Instant.now());
         recorded.add(req);
         return req;
     }
