@@ -50,7 +50,11 @@ class SecretsNeverLeakTest {
     static final String BAD_INPUT_SECRET = "SECRET-bad-input-9q";
     static final String RAW_SECRET = "SECRET-raw-2z";
     static final String NYLAS_400_SECRET = "SECRET-nylas-400-5m";
-    static final List<String> SECRETS = List.of(BridgeUnderTest.API_KEY, HAPPY_SECRET, BAD_INPUT_SECRET, RAW_SECRET, NYLAS_400_SECRET);
+    static final String ROTATED_SECRET = "SECRET-rotated-4h";
+    static final String REFUSED_ROTATION_SECRET = "SECRET-rotation-refused-6v";
+    static final String INVALID_COMMAND_SECRET = "SECRET-command-invalid-1c";
+    static final List<String> SECRETS = List.of(BridgeUnderTest.API_KEY, HAPPY_SECRET, BAD_INPUT_SECRET, RAW_SECRET, NYLAS_400_SECRET,
+            ROTATED_SECRET, REFUSED_ROTATION_SECRET, INVALID_COMMAND_SECRET);
 
     /** Broken JSON whose secret value is not a well-formed JSON string: checked separately (see the test). */
     static final String UNQUOTED_SECRET = "SECRET_raw_unquoted_8w";
@@ -75,6 +79,7 @@ class SecretsNeverLeakTest {
             happyOnboardingThroughRetries();
             rejectedRecords();
             credentialThatNylasRefuses();
+            secretRotations();
             // Logs written while stopping count too, and the ledger can only be opened once the bridge has let go of it.
             bridge.stop();
         } finally {
@@ -141,6 +146,29 @@ class SecretsNeverLeakTest {
                 .filteredOn(r -> r.json().path("name").asText().startsWith("consent-bridge/leak-400/")).hasSize(1);
     }
 
+    /**
+     * rotate_secret commands: one carried out through a 429 and a 500 on the PATCH (which carries the
+     * new secret), one refused by the ledger (the tenant has no credential), one invalid by schema.
+     */
+    static void secretRotations() {
+        bridge.nylas.failNext(CREDS + "/", 1, 429);
+        bridge.nylas.failNext(CREDS + "/", 1, 500);
+        bridge.send("commands", "leak-happy", """
+                {"request_id":"leak-rotate-1","tenant_id":"leak-happy","command":"rotate_secret","client_id":"azure-app-leak-2",
+                 "client_secret":"%s","client_secret_expires_at":"2028-01-01T00:00:00Z"}""".formatted(ROTATED_SECRET));
+        topics.get("results").awaitEvent(e -> "credential.rotated".equals(e.path("type").asText()), WAIT);
+        assertThat(bridge.nylas.requests().stream().filter(r -> r.method().equals("PATCH")).toList()).hasSize(3)
+                .allSatisfy(r -> assertThat(r.json().path("credential_data").path("client_secret").asText()).isEqualTo(ROTATED_SECRET));
+        bridge.send("commands", "leak-400", """
+                {"request_id":"leak-rotate-2","tenant_id":"leak-400","command":"rotate_secret","client_id":"azure-app-400",
+                 "client_secret":"%s"}""".formatted(REFUSED_ROTATION_SECRET));
+        bridge.send("commands", "leak-happy", """
+                {"request_id":"leak-rotate-3","tenant_id":"leak-happy","command":"rotate_secret","client_secret":"%s"}"""
+                .formatted(INVALID_COMMAND_SECRET));
+        await().atMost(WAIT).until(() -> topics.get("dlq").events("request.rejected").stream()
+                .filter(e -> e.path("data").path("request_id").asText().startsWith("leak-rotate-")).count() == 2);
+    }
+
     // ---- the sinks ---------------------------------------------------------------------------
 
     @Test
@@ -187,6 +215,10 @@ class SecretsNeverLeakTest {
         JsonNode refused = dlqEventOf("leak-400");
         assertThat(refused.path("data").path("reason").asText()).isEqualTo("nylas rejected the credential");
         assertThat(refused.path("data").path("original").path("client_secret").asText()).isEqualTo("***");
+
+        assertThat(topics.get("dlq").events("request.rejected").stream()
+                .filter(e -> e.path("data").path("request_id").asText().startsWith("leak-rotate-")).toList()).hasSize(2)
+                .allSatisfy(e -> assertThat(e.path("data").path("original").path("client_secret").asText()).isEqualTo("***"));
 
         // Not JSON and naming a secret: the raw text is withheld, since a secret in broken input cannot be masked reliably.
         List<JsonNode> raw = topics.get("dlq").events("request.rejected").stream()
