@@ -45,16 +45,22 @@ public class NylasAnswers {
         if (status >= 200 && status < 300) {
             rate.succeeded();
             JsonNode data = body.path("data");
-            if (!data.isObject()) {
+            // A listing (GET /v3/grants) answers with an array, every other call with an object.
+            if (!data.isObject() && !data.isArray()) {
                 throw new NylasRetryableException(new NylasError("invalid_response", "response has no data object", status, requestId));
             }
             return data;
         }
         JsonNode error = body.path("error");
+        String message = error.path("message").asText(text == null ? "" : text);
+        // Microsoft's own error (with its AADSTS code) may come only in provider_error: kept with the message.
+        JsonNode provider = error.path("provider_error");
+        if (!provider.isMissingNode() && !provider.isNull()) {
+            message = message + " (provider: " + provider + ")";
+        }
         NylasError failure = new NylasError(
                 error.path("type").asText(status == 429 ? "rate_limit_error" : "http_" + status),
-                error.path("message").asText(text == null ? "" : text),
-                status, requestId);
+                message, status, requestId);
         if (status == 429) {
             rate.throttled();
         }

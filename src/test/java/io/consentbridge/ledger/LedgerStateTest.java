@@ -296,6 +296,26 @@ class LedgerStateTest {
     }
 
     @Test
+    void reconsentAfterALinkExpiredGivesAWorkingLinkAndGrantsTheWaitingMailboxes() {
+        OnboardingRequest request = onboarding("contoso", "r1", null, null, "a@contoso.com");
+        ledger.admitOnboarding(request);
+        ConsentLink first = links.issue("cred-1", null);
+        ledger.storeLink(request, first);
+        ledger.markLinkPublished(request);
+        clock.now = clock.now.plus(Duration.ofDays(8));
+        assertThat(ledger.expireLinks(10)).isEqualTo(1);
+        AdminCommand reconsent = new AdminCommand("cmd-1", "contoso", "reconsent", List.of(), null, null, null);
+        assertThat(lifecycle.admitCommand(reconsent).credentialId()).isEqualTo("cred-1");
+        ConsentLink link = links.issue("cred-1", null);
+        lifecycle.storeReconsentLink(reconsent, link);
+        lifecycle.reconsentPublished(reconsent);
+        assertThat(ledger.useState(first.state(), true, null, null).result()).isEqualTo(CallbackOutcome.invalid().result());
+        assertThat(ledger.useState(link.state(), true, null, null).tenantId()).isEqualTo("contoso");
+        assertThat(work(drain())).extracting(GrantWork::email).containsExactly("a@contoso.com");
+        assertThat(lifecycle.admitCommand(reconsent).duplicate()).isTrue();
+    }
+
+    @Test
     void rotationKeepsTheNewExpiryAndGrantsAgainWhatFailedForAnAuthReason() {
         onboardAndConsent(onboarding("contoso", "r1", "app-1", null, "a@contoso.com", "b@contoso.com"));
         List<GrantWork> grants = work(drain());
