@@ -72,7 +72,7 @@ public final class BridgeUnderTest implements AutoCloseable, BeforeAllCallback, 
     private final String bootstrap;
     private final Map<String, TopicReader> readers = new LinkedHashMap<>();
     private boolean healthy;
-    private boolean startedForOneTest;
+    private boolean forTheClass;
 
     public BridgeUnderTest() {
         this(new NylasStandIn(API_KEY, CLIENT_ID).start(), null, null);
@@ -139,8 +139,10 @@ public final class BridgeUnderTest implements AutoCloseable, BeforeAllCallback, 
         return this;
     }
 
+    /** Registered on a static field: one bridge for the class (a test may stop it early; it is not restarted). */
     @Override
     public void beforeAll(ExtensionContext context) {
+        forTheClass = true;
         start();
     }
 
@@ -149,18 +151,17 @@ public final class BridgeUnderTest implements AutoCloseable, BeforeAllCallback, 
         close();
     }
 
-    /** Registered on an instance field, the bridge is started for each test (static: already running). */
+    /** Registered on an instance field (JUnit then calls no beforeAll): a bridge for each test. */
     @Override
     public void beforeEach(ExtensionContext context) {
-        if (main == null) {
-            startedForOneTest = true;
+        if (!forTheClass) {
             start();
         }
     }
 
     @Override
     public void afterEach(ExtensionContext context) {
-        if (startedForOneTest) {
+        if (!forTheClass) {
             close();
         }
     }
