@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.consentbridge.Settings;
 import io.consentbridge.nylas.NylasStandIn;
 import io.consentbridge.support.BridgeUnderTest;
+import io.consentbridge.support.JarLauncher;
 import io.consentbridge.support.SharedKafka;
 import io.consentbridge.support.TopicReader;
 import jdk.jfr.consumer.RecordedEvent;
@@ -21,7 +22,6 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -128,36 +128,28 @@ class GrantCostBenchmark {
     BundleRun runBundle(int round, NylasStandIn nylas, Path jar) throws Exception {
         String id = "r" + round + "-" + UUID.randomUUID().toString().substring(0, 6);
         String tenant = "bench-" + id;
-        Path work = Files.createTempDirectory("grant-cost-bundle");
-        int httpPort = freePort();
-        int managementPort = freePort();
-        List<String> command = new ArrayList<>(List.of(javaBin("java")));
-        command.addAll(jvmOptions);
-        // Settings without an environment variable, as JVM system properties (Camel's placeholders
-        // read them first); a config/application.properties on disk does not win over the jar's copy.
-        command.addAll(List.of("-Dtopics.grant-work=grant-work-" + id, "-Dkafka.group-id=bench-" + id, "-jar", jar.toString()));
-        ProcessBuilder builder = new ProcessBuilder(command).directory(work.toFile())
-                .redirectErrorStream(true).redirectOutput(work.resolve("out.log").toFile());
-        Map<String, String> env = builder.environment();
-        env.keySet().removeAll(Settings.ENVIRONMENT.keySet());
-        env.put("KAFKA_BROKERS", bootstrap);
-        env.put("DB_URL", "jdbc:h2:file:" + work.resolve("ledger").resolve("consent-bridge"));
-        env.put("NYLAS_API_URI", nylas.baseUri());
-        env.put("NYLAS_API_KEY", BridgeUnderTest.API_KEY);
-        env.put("NYLAS_CLIENT_ID", BridgeUnderTest.CLIENT_ID);
-        env.put("HTTP_PORT", String.valueOf(httpPort));
-        env.put("MANAGEMENT_PORT", String.valueOf(managementPort));
-        env.put("CONSENT_REDIRECT_URI", "http://localhost:" + httpPort + "/nylas/admin-consent/callback");
+        Map<String, String> env = new HashMap<>();
         for (String name : List.of("ONBOARDING", "MAILBOX", "CONSENT_URL", "RESULT", "DLQ")) {
             env.put(name + "_TOPIC", name.toLowerCase().replace('_', '-') + "-" + id);
         }
-        long launched = System.nanoTime();
-        Process bundle = builder.start();
+        JarLauncher launcher = JarLauncher.inNewFolder("grant-cost-bundle").jar(jar)
+                .jvmOptions(jvmOptions)
+                // Settings without an environment variable, as JVM system properties (Camel's placeholders
+                // read them first); a config/application.properties on disk does not win over the jar's copy.
+                .jvmOptions(List.of("-Dtopics.grant-work=grant-work-" + id, "-Dkafka.group-id=bench-" + id))
+                .env(env)
+                .env("KAFKA_BROKERS", bootstrap)
+                .env("NYLAS_API_URI", nylas.baseUri())
+                .env("NYLAS_API_KEY", BridgeUnderTest.API_KEY)
+                .env("NYLAS_CLIENT_ID", BridgeUnderTest.CLIENT_ID);
+        Path work = launcher.workDir;
+        launcher.env("DB_URL", "jdbc:h2:file:" + work.resolve("ledger").resolve("consent-bridge"))
+                .env("CONSENT_REDIRECT_URI", launcher.httpUri("/nylas/admin-consent/callback").toString());
+        JarLauncher.Running bundle = launcher.start();
         long pid = bundle.pid();
         boolean measured = false;
         try {
-            awaitHealthy(bundle, managementPort, work);
-            long startupMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - launched);
+            long startupMs = bundle.awaitHealthy(Duration.ofSeconds(120));
             long startupTicks = processTicks(pid);
             try (TopicReader links = new TopicReader(bootstrap, env.get("CONSENT_URL_TOPIC"));
                  EventCounter results = new EventCounter(bootstrap, env.get("RESULT_TOPIC"));
@@ -197,9 +189,8 @@ class GrantCostBenchmark {
                 return new BundleRun(startupMs, ticksToMs(startupTicks), start, half.get(), end, idleStart, idleEnd, jfr ? recording : null);
             }
         } finally {
-            bundle.destroy();
-            if (!bundle.waitFor(60, TimeUnit.SECONDS)) {
-                bundle.destroyForcibly().waitFor();
+            if (!bundle.stop(Duration.ofSeconds(60))) {
+                bundle.kill();
             }
             if (measured) {
                 deleteQuietly(work);
@@ -207,23 +198,6 @@ class GrantCostBenchmark {
                 System.out.println("The bundle's log and ledger are kept in " + work);
             }
         }
-    }
-
-    void awaitHealthy(Process bundle, int managementPort, Path work) throws Exception {
-        URI health = URI.create("http://localhost:" + managementPort + "/observe/health");
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (System.nanoTime() < deadline && bundle.isAlive()) {
-            try {
-                if (http.send(HttpRequest.newBuilder(health).timeout(Duration.ofSeconds(2)).build(),
-                        HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
-                    return;
-                }
-            } catch (IOException notYet) {
-                // not listening yet
-            }
-            Thread.sleep(200);
-        }
-        throw new AssertionError("the bundle did not become healthy; its log:\n" + Files.readString(work.resolve("out.log")));
     }
 
     /** Follows a consent link as the admin's browser does: the stand-in's redirect, then the bundle's callback. */
@@ -721,12 +695,6 @@ class GrantCostBenchmark {
 
     static String javaBin(String tool) {
         return Path.of(System.getProperty("java.home"), "bin", tool).toString();
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
     }
 
     static void deleteQuietly(Path dir) {

@@ -5,10 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.consentbridge.nylas.NylasStandIn.RecordedRequest;
 import io.consentbridge.support.BridgeUnderTest;
 import io.consentbridge.support.TopicReader;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.net.http.HttpResponse;
 import java.time.Duration;
@@ -32,31 +31,16 @@ class NylasFaultsTest {
     static final int MAX_REDELIVERIES = 6;
     static final ObjectMapper JSON = new ObjectMapper();
 
-    static BridgeUnderTest bridge;
-    static TopicReader consentUrls;
-    static TopicReader results;
-    static TopicReader dlq;
-
-    @BeforeAll
-    static void start() {
-        bridge = new BridgeUnderTest().with("nylas.retry.max-redeliveries", String.valueOf(MAX_REDELIVERIES)).start();
-        consentUrls = bridge.reader("consent-urls");
-        results = bridge.reader("results");
-        dlq = bridge.reader("dlq");
-    }
+    @RegisterExtension
+    static final BridgeUnderTest bridge = new BridgeUnderTest().with("nylas.retry.max-redeliveries", String.valueOf(MAX_REDELIVERIES));
+    static final TopicReader consentUrls = bridge.reader("consent-urls");
+    static final TopicReader results = bridge.reader("results");
+    static final TopicReader dlq = bridge.reader("dlq");
 
     @AfterEach
     void clearFaults() {
         // Scripted faults match any request on their path: none may be left for the next test.
         bridge.nylas.clearFaults();
-    }
-
-    @AfterAll
-    static void stop() {
-        consentUrls.close();
-        results.close();
-        dlq.close();
-        bridge.close();
     }
 
     @Test

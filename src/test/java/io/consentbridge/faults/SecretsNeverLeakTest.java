@@ -15,7 +15,10 @@ import org.apache.logging.log4j.core.config.Configurator;
 import org.apache.logging.log4j.core.layout.PatternLayout;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
@@ -64,18 +67,28 @@ class SecretsNeverLeakTest {
     static final List<String> QUIET_IN_TESTS_ONLY = List.of("org.apache.camel.main", "org.apache.camel.impl.engine");
 
     static final StringWriter logs = new StringWriter();
-    static BridgeUnderTest bridge;
+    static Appender capture;
+
+    /** Registered before the bridge, so that its start-up is in the captured logs too. */
+    @RegisterExtension
+    @Order(1)
+    static final BeforeAllCallback captureLogsFromTheStart = context -> capture = attachLogCapture();
+
+    @RegisterExtension
+    @Order(2)
+    static final BridgeUnderTest bridge = new BridgeUnderTest();
+    /** Readers start from the beginning of each topic, so nothing written to any of them is missed. */
     static final Map<String, TopicReader> topics = new LinkedHashMap<>();
+
+    static {
+        for (String name : List.of("consent-urls", "results", "dlq", "grant-work")) {
+            topics.put(name, bridge.reader(name));
+        }
+    }
 
     @BeforeAll
     static void fullRun() {
-        Appender capture = attachLogCapture();
         try {
-            bridge = new BridgeUnderTest().start();
-            // Readers start from the beginning of each topic, so nothing written to any of them is missed.
-            for (String name : List.of("consent-urls", "results", "dlq", "grant-work")) {
-                topics.put(name, bridge.reader(name));
-            }
             happyOnboardingThroughRetries();
             rejectedRecords();
             credentialThatNylasRefuses();
@@ -84,14 +97,15 @@ class SecretsNeverLeakTest {
             bridge.stop();
         } finally {
             detachLogCapture(capture);
+            capture = null;
         }
     }
 
     @AfterAll
-    static void close() {
-        topics.values().forEach(TopicReader::close);
-        if (bridge != null) {
-            bridge.close();
+    static void stopCapturing() {
+        // Only when the bridge did not start (fullRun did not run).
+        if (capture != null) {
+            detachLogCapture(capture);
         }
     }
 

@@ -3,9 +3,8 @@ package io.consentbridge.flow;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.consentbridge.support.BridgeUnderTest;
 import io.consentbridge.support.TopicReader;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.net.URI;
 import java.net.URLEncoder;
@@ -20,23 +19,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** The consent callback as the admin's browser meets it. */
 class CallbackTest {
     static final Duration WAIT = Duration.ofSeconds(30);
-    static BridgeUnderTest bridge;
-    static TopicReader consentUrls;
-    static TopicReader results;
-
-    @BeforeAll
-    static void start() {
-        bridge = new BridgeUnderTest().start();
-        consentUrls = bridge.reader("consent-urls");
-        results = bridge.reader("results");
-    }
-
-    @AfterAll
-    static void stop() {
-        consentUrls.close();
-        results.close();
-        bridge.close();
-    }
+    @RegisterExtension
+    static final BridgeUnderTest bridge = new BridgeUnderTest();
+    static final TopicReader consentUrls = bridge.reader("consent-urls");
+    static final TopicReader results = bridge.reader("results");
 
     /** Onboards a tenant and returns the state of its consent link. */
     static String onboard(String tenant) {
@@ -60,7 +46,7 @@ class CallbackTest {
         HttpResponse<String> replay = bridge.get(bridge.callbackUri("admin_consent=true&state=" + enc(state)), null);
         assertThat(replay.statusCode()).isEqualTo(400);
         assertThat(replay.body()).contains("not valid");
-        pause();
+        bridge.awaitPublished();
         assertThat(results.events("consent.granted").stream().filter(e -> "fabrikam".equals(e.path("subject").asText()))).hasSize(1);
     }
 
@@ -73,7 +59,7 @@ class CallbackTest {
         assertThat(bridge.get(bridge.callbackUri("admin_consent=true&state="), null).statusCode()).isEqualTo(400);
         assertThat(bridge.get(bridge.callbackUri("admin_consent=true&state=" + "x".repeat(300)), null).statusCode()).isEqualTo(400);
         assertThat(bridge.get(bridge.callbackUri("error=access_denied&state=nope"), null).statusCode()).isEqualTo(400);
-        pause();
+        bridge.awaitPublished();
         assertThat(results.events()).hasSize(before);
     }
 
@@ -103,7 +89,7 @@ class CallbackTest {
         assertThat(denied.path("data").path("error_description").asText()).isEqualTo(hostile);
         assertThat(denied.path("data").path("credential_id").asText()).isNotBlank();
         // Declined: no grants for its mailboxes.
-        pause();
+        bridge.awaitIdle();
         assertThat(bridge.nylas.requests("POST", "/v3/connect/custom")).noneMatch(r -> r.body().contains("@tailspin.com"));
     }
 
@@ -114,13 +100,5 @@ class CallbackTest {
         assertThat(post.statusCode()).isIn(404, 405);
         assertThat(bridge.get(URI.create("http://localhost:" + bridge.httpPort + "/observe/health"), null).statusCode()).isEqualTo(404);
         assertThat(bridge.get(bridge.managementUri("/nylas/admin-consent/callback?admin_consent=true&state=x"), null).statusCode()).isEqualTo(404);
-    }
-
-    private static void pause() {
-        try {
-            Thread.sleep(1000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }

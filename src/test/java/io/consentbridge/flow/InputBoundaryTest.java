@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.consentbridge.ops.LogLinesTest;
 import io.consentbridge.support.BridgeUnderTest;
 import io.consentbridge.support.TopicReader;
+import org.apache.camel.builder.NotifyBuilder;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -15,9 +16,8 @@ import org.apache.logging.log4j.core.LoggerContext;
 import org.apache.logging.log4j.core.appender.WriterAppender;
 import org.apache.logging.log4j.core.config.Configuration;
 import org.apache.logging.log4j.core.layout.PatternLayout;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.StringWriter;
 import java.net.URI;
@@ -32,6 +32,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
 
@@ -44,26 +45,11 @@ import static org.awaitility.Awaitility.await;
  */
 class InputBoundaryTest {
     static final Duration WAIT = Duration.ofSeconds(60);
-    static BridgeUnderTest bridge;
-    static TopicReader consentUrls;
-    static TopicReader results;
-    static TopicReader dlq;
-
-    @BeforeAll
-    static void start() {
-        bridge = new BridgeUnderTest().start();
-        consentUrls = bridge.reader("consent-urls");
-        results = bridge.reader("results");
-        dlq = bridge.reader("dlq");
-    }
-
-    @AfterAll
-    static void stop() {
-        consentUrls.close();
-        results.close();
-        dlq.close();
-        bridge.close();
-    }
+    @RegisterExtension
+    static final BridgeUnderTest bridge = new BridgeUnderTest();
+    static final TopicReader consentUrls = bridge.reader("consent-urls");
+    static final TopicReader results = bridge.reader("results");
+    static final TopicReader dlq = bridge.reader("dlq");
 
     static String state(String tenant) {
         JsonNode issued = consentUrls.awaitEvent(e -> tenant.equals(e.path("subject").asText()), WAIT);
@@ -99,7 +85,7 @@ class InputBoundaryTest {
         bridge.send("mailboxes", tenant, "{\"request_id\":\"mbx-mixed\",\"tenant_id\":\"mixed\",\"mailboxes\":["
                 + "\"Linus@Contoso.Example\",\"@contoso.example\",\"grace@xn--bcher-kva.de\"]}");
         await().atMost(WAIT).until(() -> resultsOf(tenant, "grant.created").size() >= 5 && resultsOf(tenant, "grant.failed").size() >= 3);
-        pause();
+        bridge.awaitIdle();
         assertThat(resultsOf(tenant, "grant.created")).extracting(e -> e.path("data").path("email").asText())
                 .containsExactlyInAnyOrder("ada@contoso.example", "bob@fabrikam.technology", "chloé@bücher.de",
                         "linus@contoso.example", "grace@xn--bcher-kva.de");
@@ -132,13 +118,15 @@ class InputBoundaryTest {
     void controlCharactersInIdsAndKeysNeverForgeALogLine() {
         StringWriter logs = new StringWriter();
         Appender capture = attach(logs);
+        // Both records processed to their last log line before the capture stops.
+        NotifyBuilder bothDone = new NotifyBuilder(bridge.context()).fromRoute("onboarding-requests").whenDone(2).create();
         try {
             String forged = "\r\n2026-12-01 12:00:00.000 INFO  [main] ConsentBridge - FORGED";
             bridge.send("onboarding", "crlf" + forged, "{\"request_id\":\"req-crlf" + json(forged) + "\",\"tenant_id\":\"crlf" + json(forged) + "\"}");
             bridge.send("onboarding", "crlf" + forged, "{\"request_id\":\"req-crlf-bad" + json(forged) + "\",\"tenant_id\":\"crlf" + json(forged) + "\",\"provider\":\"google\"}");
             dlq.awaitEvent(e -> e.path("data").path("request_id").asText().startsWith("req-crlf-bad"), WAIT);
             consentUrls.awaitEvent(e -> e.path("subject").asText().startsWith("crlf"), WAIT);
-            pause();
+            assertThat(bothDone.matches(WAIT.toSeconds(), TimeUnit.SECONDS)).as("both records processed").isTrue();
         } finally {
             detach(capture);
         }
@@ -182,7 +170,7 @@ class InputBoundaryTest {
         // The partitions move on: a real mailbox request afterwards is granted.
         bridge.send("mailboxes", "forged", "{\"request_id\":\"mbx-after-forgery\",\"tenant_id\":\"forged\",\"mailboxes\":[\"after@forged.com\"]}");
         results.awaitEvent(e -> "grant.created".equals(e.path("type").asText()) && "after@forged.com".equals(e.path("data").path("email").asText()), WAIT);
-        pause();
+        bridge.awaitIdle();
         List<String> called = bridge.nylas.requests("POST", "/v3/connect/custom").stream().skip(callsBefore)
                 .map(r -> r.json().path("settings").path("email_address").asText()).toList();
         assertThat(called).containsExactly("after@forged.com");
@@ -197,7 +185,7 @@ class InputBoundaryTest {
         JsonNode failed = results.awaitEvent(e -> "grant.failed".equals(e.path("type").asText()) && "long@overlong.com".equals(e.path("data").path("email").asText()), WAIT);
         assertThat(failed.path("data").path("error").path("type").asText()).isEqualTo("invalid_response");
         results.awaitEvent(e -> "grant.created".equals(e.path("type").asText()) && "fine@overlong.com".equals(e.path("data").path("email").asText()), WAIT);
-        pause();
+        bridge.awaitIdle();
         assertThat(bridge.nylas.requests("POST", "/v3/connect/custom"))
                 .filteredOn(r -> "long@overlong.com".equals(r.json().path("settings").path("email_address").asText())).hasSize(1);
     }
@@ -288,13 +276,5 @@ class InputBoundaryTest {
 
     static String json(String text) {
         return text.replace("\r", "\\r").replace("\n", "\\n");
-    }
-
-    static void pause() {
-        try {
-            Thread.sleep(1500);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }

@@ -4,9 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.consentbridge.support.BridgeUnderTest;
 import io.consentbridge.support.TopicReader;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -20,23 +19,10 @@ import static org.awaitility.Awaitility.await;
 /** Each rule of the contract broken once: every bad record lands on the DLQ with its reason, and the next good one is processed. */
 class InvalidInputTest {
     static final Duration WAIT = Duration.ofSeconds(30);
-    static BridgeUnderTest bridge;
-    static TopicReader dlq;
-    static TopicReader consentUrls;
-
-    @BeforeAll
-    static void start() {
-        bridge = new BridgeUnderTest().start();
-        dlq = bridge.reader("dlq");
-        consentUrls = bridge.reader("consent-urls");
-    }
-
-    @AfterAll
-    static void stop() {
-        dlq.close();
-        consentUrls.close();
-        bridge.close();
-    }
+    @RegisterExtension
+    static final BridgeUnderTest bridge = new BridgeUnderTest();
+    static final TopicReader dlq = bridge.reader("dlq");
+    static final TopicReader consentUrls = bridge.reader("consent-urls");
 
     @Test
     void everyBadOnboardingRequestGoesToTheDlqAndTheNextOneIsProcessed() {

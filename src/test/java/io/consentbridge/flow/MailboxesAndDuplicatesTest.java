@@ -3,13 +3,14 @@ package io.consentbridge.flow;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.consentbridge.support.BridgeUnderTest;
 import io.consentbridge.support.TopicReader;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.apache.camel.builder.NotifyBuilder;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -17,23 +18,10 @@ import static org.awaitility.Awaitility.await;
 /** Redelivered requests, later mailboxes, and links that run out. */
 class MailboxesAndDuplicatesTest {
     static final Duration WAIT = Duration.ofSeconds(30);
-    static BridgeUnderTest bridge;
-    static TopicReader consentUrls;
-    static TopicReader results;
-
-    @BeforeAll
-    static void start() {
-        bridge = new BridgeUnderTest().with("consent.ttl", "PT3S").start();
-        consentUrls = bridge.reader("consent-urls");
-        results = bridge.reader("results");
-    }
-
-    @AfterAll
-    static void stop() {
-        consentUrls.close();
-        results.close();
-        bridge.close();
-    }
+    @RegisterExtension
+    static final BridgeUnderTest bridge = new BridgeUnderTest().with("consent.ttl", "PT3S");
+    static final TopicReader consentUrls = bridge.reader("consent-urls");
+    static final TopicReader results = bridge.reader("results");
 
     static long count(TopicReader reader, String type, String tenant) {
         return reader.events().stream().filter(e -> type.equals(e.path("type").asText()) && tenant.equals(e.path("subject").asText())).count();
@@ -61,14 +49,15 @@ class MailboxesAndDuplicatesTest {
         bridge.send("onboarding", "many", "{\"request_id\":\"req-many-1\",\"tenant_id\":\"many\",\"mailboxes\":[\"ada@many.com\",\"bob@many.com\"]}");
         JsonNode issued = consentUrls.awaitEvent(e -> "many".equals(e.path("subject").asText()), WAIT);
         // Before consent, a second request asks for ada again and for carol.
+        NotifyBuilder secondRequest = new NotifyBuilder(bridge.context()).fromRoute("mailbox-requests").whenDone(1).create();
         bridge.send("mailboxes", "many", "{\"request_id\":\"req-many-2\",\"tenant_id\":\"many\",\"mailboxes\":[\"ada@many.com\",\"carol@many.com\"]}");
-        pause(1000);
+        assertThat(secondRequest.matches(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
         bridge.consentVia(issued.path("data").path("consent_url").asText());
         await().atMost(WAIT).until(() -> count(results, "grant.created", "many") == 4);
         // After the grant, a third request asks for ada once more: told at once, with the same grant.
         bridge.send("mailboxes", "many", "{\"request_id\":\"req-many-3\",\"tenant_id\":\"many\",\"mailboxes\":[\"ada@many.com\"]}");
         await().atMost(WAIT).until(() -> count(results, "grant.created", "many") == 5);
-        pause(1000);
+        bridge.awaitIdle();
 
         List<JsonNode> created = results.events("grant.created").stream().filter(e -> "many".equals(e.path("subject").asText())).toList();
         assertThat(outcomes("grant.created", "many"))
@@ -86,7 +75,7 @@ class MailboxesAndDuplicatesTest {
         bridge.send("onboarding", "dup", request);
         bridge.send("onboarding", "dup", request);
         JsonNode issued = consentUrls.awaitEvent(e -> "dup".equals(e.path("subject").asText()), WAIT);
-        pause(1500);
+        bridge.awaitIdle();
         assertThat(count(consentUrls, "consent.url.issued", "dup")).isEqualTo(1);
         assertThat(bridge.nylas.requests("POST", "/v3/connectors/microsoft/creds").stream()
                 .filter(r -> r.json().path("name").asText().startsWith("consent-bridge/dup/"))).hasSize(1);
@@ -97,7 +86,7 @@ class MailboxesAndDuplicatesTest {
         bridge.send("onboarding", "dup", request);
         bridge.send("mailboxes", "dup", "{\"request_id\":\"mbx-dup\",\"tenant_id\":\"dup\",\"mailboxes\":[\"a@dup.com\",\"B@dup.com\"]}");
         bridge.send("mailboxes", "dup", "{\"request_id\":\"mbx-dup\",\"tenant_id\":\"dup\",\"mailboxes\":[\"a@dup.com\",\"B@dup.com\"]}");
-        pause(2000);
+        bridge.awaitIdle();
         assertThat(grantCallsFor("dup")).containsExactlyInAnyOrder("a@dup.com", "b@dup.com");
         // No new grant; the mailbox request, delivered twice, is told once per mailbox that they are granted.
         assertThat(outcomes("grant.created", "dup"))
@@ -110,7 +99,7 @@ class MailboxesAndDuplicatesTest {
         bridge.send("onboarding", "later", "{\"request_id\":\"req-later\",\"tenant_id\":\"later\",\"mailboxes\":[\"first@later.com\"]}");
         JsonNode issued = consentUrls.awaitEvent(e -> "later".equals(e.path("subject").asText()), WAIT);
         bridge.send("mailboxes", "later", "{\"request_id\":\"mbx-1\",\"tenant_id\":\"later\",\"mailboxes\":[\"second@later.com\"]}");
-        pause(1500);
+        bridge.awaitIdle();
         assertThat(grantCallsFor("later")).isEmpty();
 
         bridge.consentVia(issued.path("data").path("consent_url").asText());
@@ -133,21 +122,16 @@ class MailboxesAndDuplicatesTest {
         assertThat(expired.path("data").path("credential_id").asText()).isEqualTo(issued.path("data").path("credential_id").asText());
 
         String state = OnboardingFlowTest.query(URI.create(issued.path("data").path("consent_url").asText())).get("state");
+        NotifyBuilder twoMoreExpiryRounds = new NotifyBuilder(bridge.context()).fromRoute("consent-expiry").whenDone(2).create();
         assertThat(bridge.get(bridge.callbackUri("admin_consent=true&state=" + CallbackTest.enc(state)), null).statusCode()).isEqualTo(400);
-        pause(1500);
+        // A second announcement could only come from a later expiry round.
+        assertThat(twoMoreExpiryRounds.matches(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+        bridge.awaitPublished();
         assertThat(count(results, "consent.expired", "slow")).isEqualTo(1);
         assertThat(count(results, "consent.granted", "slow")).isZero();
 
         // An expired tenant may be onboarded again, with a new link.
         bridge.send("onboarding", "slow", "{\"request_id\":\"req-slow-2\",\"tenant_id\":\"slow\"}");
         consentUrls.awaitEvent(e -> "req-slow-2".equals(e.path("data").path("request_id").asText()), WAIT);
-    }
-
-    static void pause(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }

@@ -4,13 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.consentbridge.nylas.NylasStandIn.RecordedRequest;
 import io.consentbridge.support.BridgeUnderTest;
 import io.consentbridge.support.TopicReader;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.OffsetSpec;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.net.URI;
 import java.net.URLDecoder;
@@ -28,23 +24,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** The whole flow against a real broker, the real HTTP server, H2 and the Nylas stand-in. */
 class OnboardingFlowTest {
     static final Duration WAIT = Duration.ofSeconds(30);
-    static BridgeUnderTest bridge;
-    static TopicReader consentUrls;
-    static TopicReader results;
-
-    @BeforeAll
-    static void start() {
-        bridge = new BridgeUnderTest().start();
-        consentUrls = bridge.reader("consent-urls");
-        results = bridge.reader("results");
-    }
-
-    @AfterAll
-    static void stop() {
-        consentUrls.close();
-        results.close();
-        bridge.close();
-    }
+    @RegisterExtension
+    static final BridgeUnderTest bridge = new BridgeUnderTest();
+    static final TopicReader consentUrls = bridge.reader("consent-urls");
+    static final TopicReader results = bridge.reader("results");
 
     @Test
     void requestToConsentToOneGrantPerMailbox() {
@@ -130,12 +113,7 @@ class OnboardingFlowTest {
 
         // Every record consumed has its offset committed (asynchronously, with a later poll):
         // a restart would not read the request or the grant work again.
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bridge.settings.get("camel.component.kafka.brokers")))) {
-            for (String topic : List.of(bridge.topic("onboarding"), bridge.topic("grant-work"))) {
-                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
-                        assertThat(committed(admin, topic)).as("committed offsets of " + topic).isEqualTo(ends(admin, topic)));
-            }
-        }
+        bridge.awaitConsumed("onboarding", "grant-work");
 
         // The operator's view.
         HttpResponse<String> status = bridge.get(bridge.managementUri("/onboarding/contoso"), BridgeUnderTest.ADMIN_TOKEN);
@@ -144,32 +122,6 @@ class OnboardingFlowTest {
         assertThat(bridge.get(bridge.managementUri("/onboarding/contoso"), null).statusCode()).isEqualTo(401);
         assertThat(bridge.get(bridge.managementUri("/onboarding/contoso"), "wrong").statusCode()).isEqualTo(401);
         assertThat(bridge.get(bridge.managementUri("/onboarding/nobody"), BridgeUnderTest.ADMIN_TOKEN).statusCode()).isEqualTo(404);
-    }
-
-    /** Per partition with a committed offset, that offset. */
-    Map<Integer, Long> committed(Admin admin, String topic) throws Exception {
-        Map<Integer, Long> offsets = new java.util.TreeMap<>();
-        admin.listConsumerGroupOffsets(bridge.settings.get("kafka.group-id")).partitionsToOffsetAndMetadata().get()
-                .forEach((partition, offset) -> {
-                    if (partition.topic().equals(topic) && offset != null) {
-                        offsets.put(partition.partition(), offset.offset());
-                    }
-                });
-        return offsets;
-    }
-
-    /** Per partition that holds records, its end offset. */
-    static Map<Integer, Long> ends(Admin admin, String topic) throws Exception {
-        Map<TopicPartition, OffsetSpec> latest = new java.util.HashMap<>();
-        admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions()
-                .forEach(p -> latest.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest()));
-        Map<Integer, Long> ends = new java.util.TreeMap<>();
-        admin.listOffsets(latest).all().get().forEach((partition, info) -> {
-            if (info.offset() > 0) {
-                ends.put(partition.partition(), info.offset());
-            }
-        });
-        return ends;
     }
 
     static Map<String, String> query(URI uri) {

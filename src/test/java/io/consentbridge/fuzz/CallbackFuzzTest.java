@@ -4,9 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.consentbridge.consent.CallbackPages;
 import io.consentbridge.support.BridgeUnderTest;
 import io.consentbridge.support.TopicReader;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.net.URI;
@@ -145,31 +144,12 @@ class CallbackFuzzTest {
         }
     }
 
-    static BridgeUnderTest bridge;
-    static TopicReader consentUrls;
-    static TopicReader results;
+    @RegisterExtension
+    static final BridgeUnderTest bridge = new BridgeUnderTest();
+    static final TopicReader consentUrls = bridge.reader("consent-urls");
+    static final TopicReader results = bridge.reader("results");
     final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .followRedirects(HttpClient.Redirect.NEVER).connectTimeout(Duration.ofSeconds(10)).build();
-
-    @BeforeAll
-    static void start() {
-        bridge = new BridgeUnderTest().start();
-        consentUrls = bridge.reader("consent-urls");
-        results = bridge.reader("results");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (consentUrls != null) {
-            consentUrls.close();
-        }
-        if (results != null) {
-            results.close();
-        }
-        if (bridge != null) {
-            bridge.close();
-        }
-    }
 
     @Test
     void hostileCallbacksGetEscapedPagesAndNeverAServerError() {
@@ -427,8 +407,8 @@ class CallbackFuzzTest {
         plan.stream().filter(p -> p.expect() != Expect.INVALID).forEach(p -> used.put(p.tenant(), p));
         await().atMost(WAIT).pollInterval(Duration.ofMillis(100)).until(() ->
                 results.events("consent.denied").size() >= denials && results.events("consent.granted").size() >= grants);
-        // The relay publishes within its poll interval; give stray events time to show up.
-        sleep(2000);
+        // Every callback has been answered: once the outbox is empty, any stray event is on the topic.
+        bridge.awaitPublished();
         List<JsonNode> denied = results.events("consent.denied");
         List<JsonNode> granted = results.events("consent.granted");
         System.out.printf("results: %d consent.denied (expected %d), %d consent.granted (expected %d)%n",
@@ -695,13 +675,5 @@ class CallbackFuzzTest {
     static String shorten(String text) {
         String oneLine = text.replace("\r", "\\r").replace("\n", "\\n");
         return oneLine.length() <= 200 ? oneLine : oneLine.substring(0, 200) + "...(" + oneLine.length() + " chars)";
-    }
-
-    static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }

@@ -39,21 +39,17 @@ class CloudEventRecordProperties {
     static final AtomicInteger TRY = new AtomicInteger();
     static final String[] FAULTS = {"none", "no data", "data is text", "data is a list", "data is null", "specversion 0.3",
             "no id", "data_base64", "datacontenttype text/plain", "conflicting headers", "batch format", "oversized data"};
-    static BridgeUnderTest bridge;
-    static TopicReader consentUrls;
-    static TopicReader dlq;
+    static final BridgeUnderTest bridge = new BridgeUnderTest();
+    static final TopicReader consentUrls = bridge.reader("consent-urls");
+    static final TopicReader dlq = bridge.reader("dlq");
 
     @BeforeContainer
     static void start() {
-        bridge = new BridgeUnderTest().start();
-        consentUrls = bridge.reader("consent-urls");
-        dlq = bridge.reader("dlq");
+        bridge.start();
     }
 
     @AfterContainer
     static void stop() {
-        consentUrls.close();
-        dlq.close();
         bridge.close();
     }
 

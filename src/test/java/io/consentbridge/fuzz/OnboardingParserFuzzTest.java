@@ -9,6 +9,7 @@ import io.consentbridge.inbound.RejectedInputException;
 import io.consentbridge.support.BridgeUnderTest;
 import io.consentbridge.support.TopicReader;
 import org.apache.camel.CamelContext;
+import org.apache.camel.builder.NotifyBuilder;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.support.DefaultExchange;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -28,6 +29,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -320,9 +322,10 @@ class OnboardingParserFuzzTest {
         System.out.printf("%s: sending %d records (%d to be rejected by the parser %s, %d accepted by it)%n",
                 name, sample.size(), rejected, expectedByReason, accepted);
 
-        try (BridgeUnderTest bridge = new BridgeUnderTest().start();
-             TopicReader dlq = bridge.reader("dlq");
-             TopicReader consentUrls = bridge.reader("consent-urls")) {
+        try (BridgeUnderTest bridge = new BridgeUnderTest().start()) {
+            TopicReader dlq = bridge.reader("dlq");
+            TopicReader consentUrls = bridge.reader("consent-urls");
+            NotifyBuilder allDone = new NotifyBuilder(bridge.context()).fromRoute("onboarding-requests").whenDone(sample.size() + 1).create();
             long sending = System.nanoTime();
             // One key: one partition, so the final request is read after every hostile one.
             for (Input input : sample) {
@@ -334,8 +337,9 @@ class OnboardingParserFuzzTest {
             System.out.printf("%s: the final request's consent link arrived %d ms after the first send%n", name, (System.nanoTime() - sending) / 1_000_000);
 
             await().atMost(WAIT).pollInterval(Duration.ofMillis(100)).until(() -> parserRejections(dlq).size() >= rejected);
-            // Anything more would be a second event for one record.
-            CallbackFuzzTest.sleep(1500);
+            // Anything more would be a second event for one record: every record processed, every event read.
+            assertThat(allDone.matches(WAIT.toSeconds(), TimeUnit.SECONDS)).as("every record processed").isTrue();
+            bridge.awaitPublished();
             Map<String, Integer> actualByReason = new TreeMap<>();
             Map<String, Integer> otherReasons = new TreeMap<>();
             for (JsonNode event : dlq.events("request.rejected")) {
@@ -383,7 +387,8 @@ class OnboardingParserFuzzTest {
 
     @Test
     void aClientSecretInAListAnObjectDoubleEncodedJsonOrUnderAnEscapedKeyNeverReachesTheDlq() {
-        try (BridgeUnderTest bridge = new BridgeUnderTest().start(); TopicReader dlq = bridge.reader("dlq")) {
+        try (BridgeUnderTest bridge = new BridgeUnderTest().start()) {
+            TopicReader dlq = bridge.reader("dlq");
             List<String> records = List.of(
                     "{\"request_id\":\"r-list\",\"tenant_id\":\"t\",\"client_id\":\"a\",\"client_secret\":[\"SECRET-list\"]}",
                     "{\"request_id\":\"r-object\",\"tenant_id\":\"t\",\"client_id\":\"a\",\"client_secret\":{\"value\":\"SECRET-object\"}}",
@@ -399,15 +404,17 @@ class OnboardingParserFuzzTest {
 
     /** Sends one record, then a valid request on the same partition: the valid one must still get its link. */
     static void afterOneRecord(String record, java.util.function.Predicate<JsonNode> itsRejection, String secret) {
-        try (BridgeUnderTest bridge = new BridgeUnderTest().start();
-             TopicReader dlq = bridge.reader("dlq");
-             TopicReader consentUrls = bridge.reader("consent-urls")) {
+        try (BridgeUnderTest bridge = new BridgeUnderTest().start()) {
+            TopicReader dlq = bridge.reader("dlq");
+            TopicReader consentUrls = bridge.reader("consent-urls");
+            NotifyBuilder bothDone = new NotifyBuilder(bridge.context()).fromRoute("onboarding-requests").whenDone(2).create();
             bridge.send("onboarding", "fuzz", record);
             bridge.send("onboarding", "fuzz", "{\"request_id\":\"req-after\",\"tenant_id\":\"fuzz-after\"}");
             consentUrls.awaitEvent(e -> "fuzz-after".equals(e.path("subject").asText()), Duration.ofSeconds(60));
             JsonNode rejected = dlq.awaitEvent(itsRejection, WAIT);
             System.out.println("rejected as: " + rejected.path("data").path("reason").asText() + " " + shorten(rejected.path("data").path("errors").toString()));
-            CallbackFuzzTest.sleep(1000);
+            assertThat(bothDone.matches(WAIT.toSeconds(), TimeUnit.SECONDS)).as("both records processed").isTrue();
+            bridge.awaitPublished();
             assertThat(dlq.events("request.rejected")).as("DLQ events for the one record").hasSize(1);
             if (secret != null) {
                 assertThat(dlq.records().toString()).doesNotContain(secret);

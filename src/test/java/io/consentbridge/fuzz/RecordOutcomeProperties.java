@@ -36,22 +36,18 @@ class RecordOutcomeProperties {
     static final ObjectMapper JSON = new ObjectMapper();
     static final AtomicInteger TRY = new AtomicInteger();
     static final AtomicLong SLOWEST_REJECTION_MS = new AtomicLong();
-    static BridgeUnderTest bridge;
-    static TopicReader consentUrls;
-    static TopicReader dlq;
+    static final BridgeUnderTest bridge = new BridgeUnderTest();
+    static final TopicReader consentUrls = bridge.reader("consent-urls");
+    static final TopicReader dlq = bridge.reader("dlq");
 
     @BeforeContainer
     static void start() {
-        bridge = new BridgeUnderTest().start();
-        consentUrls = bridge.reader("consent-urls");
-        dlq = bridge.reader("dlq");
+        bridge.start();
     }
 
     @AfterContainer
     static void stop() {
         System.out.printf("RecordOutcomeProperties: %d records; slowest send-to-DLQ-event %d ms%n", TRY.get(), SLOWEST_REJECTION_MS.get());
-        consentUrls.close();
-        dlq.close();
         bridge.close();
     }
 

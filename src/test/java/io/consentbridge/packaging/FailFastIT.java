@@ -1,22 +1,17 @@
 package io.consentbridge.packaging;
 
+import io.consentbridge.support.JarLauncher;
 import org.apache.camel.test.AvailablePortFinder;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -28,7 +23,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  * as a bad value never appears. And {@code --check} judges settings and routes without connecting.
  */
 class FailFastIT {
-    static final Path JAR = Path.of("target", "consent-bridge.jar").toAbsolutePath();
     static final String SECRET = "nyk_failfast_secret_7c1d";
     static Path bundledRoutes;
 
@@ -133,40 +127,23 @@ class FailFastIT {
 
     @Test
     void anUnreachableBrokerDoesNotHoldTheManagementPortClosed() throws Exception {
-        int management = AvailablePortFinder.getNextAvailable();
-        int http = AvailablePortFinder.getNextAvailable();
-        Path dir = Files.createTempDirectory("consent-bridge-nokafka");
-        ProcessBuilder builder = new ProcessBuilder(JarStartIT.javaBin(), "-jar", JAR.toString(), "--demo")
-                .directory(dir.toFile()).redirectErrorStream(true).redirectOutput(dir.resolve("out.log").toFile());
-        builder.environment().keySet().removeIf(k -> k.startsWith("NYLAS_") || k.equals("DB_URL"));
-        builder.environment().put("KAFKA_BROKERS", "127.0.0.1:" + AvailablePortFinder.getNextAvailable());
-        builder.environment().put("MANAGEMENT_PORT", String.valueOf(management));
-        builder.environment().put("HTTP_PORT", String.valueOf(http));
-        long started = System.nanoTime();
-        Process process = builder.start();
+        JarLauncher jar = JarLauncher.inNewFolder("consent-bridge-nokafka").args("--demo")
+                .env("KAFKA_BROKERS", "127.0.0.1:" + AvailablePortFinder.getNextAvailable());
+        JarLauncher.Running process = jar.start();
         try {
-            HttpClient client = HttpClient.newHttpClient();
-            int status = 0;
-            while (status == 0 && System.nanoTime() - started < TimeUnit.SECONDS.toNanos(30) && process.isAlive()) {
-                try {
-                    status = client.send(HttpRequest.newBuilder(URI.create("http://localhost:" + management + "/observe/health"))
-                            .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
-                } catch (IOException notYet) {
-                    Thread.sleep(200);
-                }
-            }
-            long answeredMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
-            System.out.println("unreachable broker: health answered " + status + " " + answeredMillis + " ms after java -jar");
+            int status = process.awaitHealthAnswer(Duration.ofSeconds(30));
+            System.out.println("unreachable broker: health answered " + status + " " + process.millis() + " ms after java -jar");
             assertThat(status).isEqualTo(503);
+            // What is measured is the log of a stretch of time (the client warnings of the first seconds),
+            // in another process: there is no event to wait for.
             Thread.sleep(5000);
-            String log = Files.readString(dir.resolve("out.log"));
+            String log = process.log();
             assertThat(log.lines().filter(l -> l.contains("Kafka does not answer at KAFKA_BROKERS"))).hasSize(1);
             long reconnectWarnings = log.lines().filter(l -> l.contains("NetworkClient") && l.contains("WARN")).count();
             System.out.println("unreachable broker: " + reconnectWarnings + " client warnings in the first seconds");
             assertThat(reconnectWarnings).isLessThan(20);
         } finally {
-            process.destroy();
-            assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(process.stop(Duration.ofSeconds(60))).isTrue();
         }
     }
 
@@ -234,26 +211,9 @@ class FailFastIT {
 
     /** Runs the jar in a fresh folder with only these settings from the environment; it must end within 30 s. */
     static Run run(Map<String, String> env, String... args) throws Exception {
-        Path dir = Files.createTempDirectory("consent-bridge-failfast");
-        List<String> command = new ArrayList<>(List.of(JarStartIT.javaBin(), "-jar", JAR.toString()));
-        command.addAll(List.of(args));
-        ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
-                .redirectOutput(dir.resolve("out.log").toFile());
-        builder.environment().keySet().removeIf(k -> k.startsWith("NYLAS_") || k.startsWith("DB_") || k.startsWith("KAFKA_")
-                || k.endsWith("_TOPIC") || k.startsWith("ROUTES_") || k.equals("DEMO_MODE") || k.endsWith("_PORT"));
-        builder.environment().put("HTTP_PORT", String.valueOf(AvailablePortFinder.getNextAvailable()));
-        builder.environment().put("MANAGEMENT_PORT", String.valueOf(AvailablePortFinder.getNextAvailable()));
-        builder.environment().putAll(env);
-        long started = System.nanoTime();
-        Process process = builder.start();
-        boolean ended = process.waitFor(30, TimeUnit.SECONDS);
-        if (!ended) {
-            process.destroyForcibly().waitFor();
-        }
-        long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
-        String output = Files.readString(dir.resolve("out.log"));
-        assertThat(ended).as("ended within 30 s; output:\n" + output).isTrue();
-        System.out.printf("%s %s -> exit %d in %d ms%n", env.keySet(), List.of(args), process.exitValue(), millis);
-        return new Run(process.exitValue(), output, millis);
+        JarLauncher.Ended ended = JarLauncher.inNewFolder("consent-bridge-failfast").env(env).args(args).run(Duration.ofSeconds(30));
+        assertThat(ended.byItself()).as("ended within 30 s; output:\n" + ended.output()).isTrue();
+        System.out.printf("%s %s -> exit %d in %d ms%n", env.keySet(), List.of(args), ended.status(), ended.millis());
+        return new Run(ended.status(), ended.output(), ended.millis());
     }
 }

@@ -1,10 +1,10 @@
 package io.consentbridge.recovery;
 
-import org.apache.camel.test.AvailablePortFinder;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.consentbridge.demo.EmbeddedKafkaBroker;
 import io.consentbridge.nylas.NylasStandIn;
 import io.consentbridge.support.BridgeUnderTest;
+import io.consentbridge.support.JarLauncher;
 import io.consentbridge.support.TopicReader;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -13,13 +13,10 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
 
-import java.io.IOException;
-import java.net.URI;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -42,7 +39,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  * outlive the application.
  */
 class CrashRecoveryIT {
-    static final Path JAR = Path.of("target", "consent-bridge.jar").toAbsolutePath();
     static final int MAILBOXES = 300;
     static final int KILL_AFTER_GRANT_CALLS = 60;
     /** grants.consumers in application.properties: one record at a time per consumer thread. */
@@ -50,6 +46,7 @@ class CrashRecoveryIT {
     /** outbox.lease in application.properties: rows the killed relay had claimed are sent again after it. */
     static final Duration OUTBOX_LEASE = Duration.ofSeconds(30);
     static final String TENANT = "crashco";
+    static final String ADMIN_TOKEN = "crash-admin-7c1";
 
     @Test
     void killedMidFanOutThenRestartedGrantsEveryMailboxOnce() throws Exception {
@@ -72,26 +69,23 @@ class CrashRecoveryIT {
             // Slow enough that the fan-out takes several seconds and calls are in flight at the kill.
             nylas.delay(Duration.ofMillis(30));
 
-            App app = new App(work, kafka.bootstrapServers(), nylas.baseUri(), topics, grantWorkTopic, groupId);
-            Process first = app.start("run1.log");
-            Process[] second = {null};
-            try {
+            JarLauncher app = app(work, kafka.bootstrapServers(), nylas.baseUri(), topics, grantWorkTopic, groupId);
+            JarLauncher.Running[] second = {null};
+            try (JarLauncher.Running first = app.start("run1.log")) {
                 run(app, first, second, kafka, nylas, topics, grantWorkTopic, groupId, mailboxes);
             } finally {
-                first.destroyForcibly();
                 if (second[0] != null) {
-                    second[0].destroyForcibly();
-                    second[0].waitFor(30, TimeUnit.SECONDS);
+                    second[0].close();
                 }
             }
         }
         RecoveryKit.deleteTree(work);
     }
 
-    private static void run(App app, Process first, Process[] restartedProcess, EmbeddedKafkaBroker kafka, NylasStandIn nylas,
+    private static void run(JarLauncher app, JarLauncher.Running first, JarLauncher.Running[] restartedProcess, EmbeddedKafkaBroker kafka, NylasStandIn nylas,
                             Map<String, String> topics, String grantWorkTopic, String groupId, List<String> mailboxes) throws Exception {
         // Readers only after the start: the application creates its topics (grant-work with 12 partitions).
-        long firstStartMs = app.awaitHealthy(first, "run1.log", Duration.ofMinutes(2));
+        long firstStartMs = first.awaitHealthy(Duration.ofMinutes(2));
         try (TopicReader consentUrls = new TopicReader(kafka.bootstrapServers(), topics.get("CONSENT_URL_TOPIC"));
              TopicReader results = new TopicReader(kafka.bootstrapServers(), topics.get("RESULT_TOPIC"));
              TopicReader dlq = new TopicReader(kafka.bootstrapServers(), topics.get("DLQ_TOPIC"));
@@ -104,24 +98,25 @@ class CrashRecoveryIT {
             long consented = System.nanoTime();
 
             // Kill without a graceful stop while the fan-out runs.
-            awaitGrantCalls(nylas, KILL_AFTER_GRANT_CALLS, first, app, Duration.ofMinutes(2));
+            awaitGrantCalls(nylas, KILL_AFTER_GRANT_CALLS, first, Duration.ofMinutes(2));
             int callsAtKill = grantCalls(nylas).size();
             long killed = System.nanoTime();
-            first.destroyForcibly();
-            assertThat(first.waitFor(30, TimeUnit.SECONDS)).as("killed").isTrue();
-            // Requests already on the wire are recorded by the stand-in a moment later.
+            first.kill();
+            assertThat(first.process.isAlive()).as("killed").isFalse();
+            // Requests already on the wire are recorded by the stand-in a moment later; the process that
+            // sent them is gone, so there is nothing to wait for but time.
             Thread.sleep(1000);
             List<NylasStandIn.RecordedRequest> firstRunCalls = grantCalls(nylas);
             Set<String> calledInFirstRun = grantCallsByEmail(firstRunCalls).keySet();
             int eventsBeforeRestart = events(results, "grant.created", TENANT).size();
 
-            Process second = app.start("run2.log");
+            JarLauncher.Running second = app.start("run2.log");
             restartedProcess[0] = second;
             long restarted = System.nanoTime();
-            long secondStartMs = app.awaitHealthy(second, "run2.log", Duration.ofMinutes(2));
+            long secondStartMs = second.awaitHealthy(Duration.ofMinutes(2));
             awaitOrFail(() -> byEmail(results, "grant.created", TENANT).size() >= MAILBOXES, Duration.ofMinutes(3),
-                    () -> missingGrants(mailboxes, results, firstRunCalls, nylas, app) + "; alive " + second.isAlive()
-                            + "\n--- run2.log (tail) ---\n" + app.tail("run2.log", 40));
+                    () -> missingGrants(mailboxes, results, firstRunCalls, nylas, app) + "; alive " + second.process.isAlive()
+                            + "\n--- run2.log (tail) ---\n" + second.tail(40));
             long allGrantedAfterRestartMs = millisSince(restarted);
             long allGrantedAfterConsentMs = millisSince(consented);
 
@@ -143,7 +138,7 @@ class CrashRecoveryIT {
                 }
             }
             assertThat(events(results, "consent.granted", TENANT)).as("consent.granted").isNotEmpty();
-            HttpResponse<String> status = RecoveryKit.get(app.managementUri("/onboarding/" + TENANT), App.ADMIN_TOKEN);
+            HttpResponse<String> status = RecoveryKit.get(app.managementUri("/onboarding/" + TENANT), ADMIN_TOKEN);
             assertThat(status.statusCode()).isEqualTo(200);
             JsonNode counts = RecoveryKit.JSON.readTree(status.body()).path("mailboxes");
             assertThat(counts.path("granted").asLong()).as("ledger: %s", status.body()).isEqualTo(MAILBOXES);
@@ -195,14 +190,13 @@ class CrashRecoveryIT {
             // ---- the JVM system properties reached the placeholders (topics.grant-work, kafka.group-id)
             assertOverridesApplied(kafka.bootstrapServers(), grantWorkTopic, groupId);
 
-            second.destroy();
-            assertThat(second.waitFor(60, TimeUnit.SECONDS)).as("stopped on SIGTERM").isTrue();
+            assertThat(second.stop(Duration.ofSeconds(60))).as("stopped on SIGTERM").isTrue();
         }
     }
 
     /** Which mailboxes have no grant.created, what Nylas saw for them, and what the ledger says. */
     private static String missingGrants(List<String> mailboxes, TopicReader results, List<NylasStandIn.RecordedRequest> firstRunCalls,
-                                        NylasStandIn nylas, App app) {
+                                        NylasStandIn nylas, JarLauncher app) {
         Set<String> granted = byEmail(results, "grant.created", TENANT).keySet();
         Map<String, Integer> before = grantCallsByEmail(firstRunCalls);
         Map<String, Integer> all = grantCallsByEmail(grantCalls(nylas));
@@ -211,7 +205,7 @@ class CrashRecoveryIT {
                 .collect(Collectors.joining(", "));
         String ledger;
         try {
-            ledger = RecoveryKit.get(app.managementUri("/onboarding/" + TENANT), App.ADMIN_TOKEN).body();
+            ledger = RecoveryKit.get(app.managementUri("/onboarding/" + TENANT), ADMIN_TOKEN).body();
         } catch (Exception e) {
             ledger = "(" + e + ")";
         }
@@ -231,12 +225,12 @@ class CrashRecoveryIT {
         }
     }
 
-    private static void awaitGrantCalls(NylasStandIn nylas, int calls, Process process, App app, Duration timeout) throws Exception {
+    private static void awaitGrantCalls(NylasStandIn nylas, int calls, JarLauncher.Running process, Duration timeout) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (grantCalls(nylas).size() < calls) {
-            if (!process.isAlive() || System.nanoTime() > deadline) {
-                throw new AssertionError("only " + grantCalls(nylas).size() + " grant calls; alive " + process.isAlive()
-                        + "\n--- run1.log (tail) ---\n" + app.tail("run1.log", 60));
+            if (!process.process.isAlive() || System.nanoTime() > deadline) {
+                throw new AssertionError("only " + grantCalls(nylas).size() + " grant calls; alive " + process.process.isAlive()
+                        + "\n--- run1.log (tail) ---\n" + process.tail(60));
             }
             Thread.sleep(5);
         }
@@ -271,71 +265,18 @@ class CrashRecoveryIT {
         }
     }
 
-    /** The packaged application as a child process; both runs use the same command, ledger and group. */
-    static final class App {
-        static final String ADMIN_TOKEN = "crash-admin-7c1";
-        private final Path work;
-        private final List<String> command = new ArrayList<>();
-        private final Map<String, String> env;
-        private final int managementPort;
-
-        App(Path work, String brokers, String nylasUri, Map<String, String> topics, String grantWorkTopic, String groupId) {
-            this.work = work;
-            int httpPort = AvailablePortFinder.getNextAvailable();
-            this.managementPort = AvailablePortFinder.getNextAvailable();
-            command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-            // Settings without an environment variable: JVM system properties override application.properties.
-            command.add("-Dtopics.grant-work=" + grantWorkTopic);
-            command.add("-Dkafka.group-id=" + groupId);
-            command.add("-jar");
-            command.add(JAR.toString());
-            env = new java.util.HashMap<>(topics);
-            env.put("KAFKA_BROKERS", brokers);
-            env.put("NYLAS_API_URI", nylasUri);
-            env.put("NYLAS_API_KEY", BridgeUnderTest.API_KEY);
-            env.put("NYLAS_CLIENT_ID", BridgeUnderTest.CLIENT_ID);
-            env.put("DB_URL", "jdbc:h2:file:" + work.resolve("ledger").toAbsolutePath());
-            env.put("HTTP_PORT", String.valueOf(httpPort));
-            env.put("MANAGEMENT_PORT", String.valueOf(managementPort));
-            env.put("CONSENT_REDIRECT_URI", "http://localhost:" + httpPort + "/nylas/admin-consent/callback");
-            env.put("ADMIN_TOKEN", ADMIN_TOKEN);
-        }
-
-        Process start(String logName) throws IOException {
-            assertThat(JAR).as("built jar (mvn verify builds it before the ITs)").exists();
-            ProcessBuilder builder = new ProcessBuilder(command).directory(work.toFile())
-                    .redirectErrorStream(true).redirectOutput(work.resolve(logName).toFile());
-            builder.environment().keySet().removeIf(k -> k.equals("DEMO_MODE") || k.equals("ROUTES_DIR") || k.startsWith("DB_")
-                    || k.equals("CONSENT_TTL") || k.equals("NYLAS_MAX_RPS"));
-            builder.environment().putAll(env);
-            return builder.start();
-        }
-
-        /** Milliseconds from now until /observe/health answers 200. */
-        long awaitHealthy(Process process, String logName, Duration timeout) throws Exception {
-            long started = System.nanoTime();
-            long deadline = started + timeout.toNanos();
-            URI health = managementUri("/observe/health");
-            while (RecoveryKit.status(health) != 200) {
-                if (!process.isAlive() || System.nanoTime() > deadline) {
-                    throw new AssertionError("no health 200; alive " + process.isAlive() + "\n--- " + logName + " ---\n" + tail(logName, 80));
-                }
-                Thread.sleep(200);
-            }
-            return millisSince(started);
-        }
-
-        URI managementUri(String path) {
-            return URI.create("http://localhost:" + managementPort + path);
-        }
-
-        String tail(String logName, int lines) {
-            try {
-                List<String> all = Files.readAllLines(work.resolve(logName));
-                return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
-            } catch (IOException e) {
-                return "(no log: " + e.getMessage() + ")";
-            }
-        }
+    /** The packaged application; both runs use the same command, ledger and group. */
+    static JarLauncher app(Path work, String brokers, String nylasUri, Map<String, String> topics, String grantWorkTopic, String groupId) {
+        JarLauncher jar = new JarLauncher(work)
+                // Settings without an environment variable: JVM system properties override application.properties.
+                .jvmOptions(List.of("-Dtopics.grant-work=" + grantWorkTopic, "-Dkafka.group-id=" + groupId))
+                .env(topics)
+                .env("KAFKA_BROKERS", brokers)
+                .env("NYLAS_API_URI", nylasUri)
+                .env("NYLAS_API_KEY", BridgeUnderTest.API_KEY)
+                .env("NYLAS_CLIENT_ID", BridgeUnderTest.CLIENT_ID)
+                .env("DB_URL", "jdbc:h2:file:" + work.resolve("ledger").toAbsolutePath())
+                .env("ADMIN_TOKEN", ADMIN_TOKEN);
+        return jar.env("CONSENT_REDIRECT_URI", jar.httpUri("/nylas/admin-consent/callback").toString());
     }
 }

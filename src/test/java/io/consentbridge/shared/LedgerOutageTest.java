@@ -4,9 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.consentbridge.nylas.NylasStandIn;
 import io.consentbridge.support.BridgeUnderTest;
 import io.consentbridge.support.TopicReader;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.net.URI;
 import java.net.http.HttpResponse;
@@ -18,7 +17,6 @@ import static io.consentbridge.shared.TwoInstancesTest.emailsOf;
 import static io.consentbridge.shared.TwoInstancesTest.is;
 import static io.consentbridge.shared.TwoInstancesTest.nylasRedirect;
 import static io.consentbridge.shared.TwoInstancesTest.onboarding;
-import static io.consentbridge.shared.TwoInstancesTest.pause;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -26,34 +24,16 @@ import static org.awaitility.Awaitility.await;
 class LedgerOutageTest {
     static final Duration WAIT = Duration.ofSeconds(90);
     // A server of its own: this test stops it, which must not disturb other tests using the shared one.
-    static LocalPostgres postgres;
-    static BridgeUnderTest bridge;
-    static TopicReader consentUrls;
-    static TopicReader results;
-    static TopicReader dlq;
-
-    @BeforeAll
-    static void start() {
-        postgres = LocalPostgres.startNew();
-        String db = postgres.createDatabase("outage");
-        bridge = new BridgeUnderTest(new NylasStandIn(BridgeUnderTest.API_KEY, BridgeUnderTest.CLIENT_ID).start(), null, db)
-                .with("ledger.user", LocalPostgres.USER)
-                .start();
-        consentUrls = bridge.reader("consent-urls");
-        results = bridge.reader("results");
-        dlq = bridge.reader("dlq");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (consentUrls != null) consentUrls.close();
-        if (results != null) results.close();
-        if (dlq != null) dlq.close();
-        if (bridge != null) bridge.close();
-    }
+    static final LocalPostgres postgres = LocalPostgres.startNew();
+    @RegisterExtension
+    static final BridgeUnderTest bridge = new BridgeUnderTest(new NylasStandIn(BridgeUnderTest.API_KEY, BridgeUnderTest.CLIENT_ID).start(),
+            null, postgres.createDatabase("outage")).with("ledger.user", LocalPostgres.USER);
+    static final TopicReader consentUrls = bridge.reader("consent-urls");
+    static final TopicReader results = bridge.reader("results");
+    static final TopicReader dlq = bridge.reader("dlq");
 
     @Test
-    void databaseUnavailableForAWhileRecordsAreRetriedNotDroppedAndHealthTurns503() {
+    void databaseUnavailableForAWhileRecordsAreRetriedNotDroppedAndHealthTurns503() throws InterruptedException {
         // A tenant onboarded before the outage, consented after it.
         bridge.send("onboarding", "steady", onboarding("req-steady", "steady", List.of("first@steady.com")));
         JsonNode steadyLink = consentUrls.awaitEvent(e -> "steady".equals(e.path("subject").asText()), WAIT);
@@ -73,9 +53,10 @@ class LedgerOutageTest {
         HttpResponse<String> duringOutage = bridge.get(bridge.callbackUri(steadyCallback.getRawQuery()), null);
         assertThat(duringOutage.statusCode()).isEqualTo(503);
 
-        // Down for at least 10 s in all (the waits above already count).
+        // Down for at least 10 s in all (the waits above already count): the outage's length is what is
+        // tested (retries must outlast it), so this waits for time itself.
         long downFor = Duration.ofSeconds(10).toNanos() - (System.nanoTime() - stopped);
-        pause(Math.max(0, downFor / 1_000_000));
+        Thread.sleep(Math.max(0, downFor / 1_000_000));
         assertThat(consentUrls.events().stream().filter(e -> "outage".equals(e.path("subject").asText()))).isEmpty();
         long probeAt = System.nanoTime();
         int lateProbe = health();
@@ -110,7 +91,7 @@ class LedgerOutageTest {
                 ms(stopped - stopAt), ms(unhealthy - stopped), ms(startAt - stopped), ms(started - startAt),
                 ms(healthy - started), ms(linkOut - started), ms(grantsOut - linkOut), probeMs);
 
-        pause(2000);
+        bridge.awaitIdle();
         // Retried, not repeated: one link, one credential; nothing rejected.
         assertThat(count(consentUrls, "consent.url.issued", "outage")).isEqualTo(1);
         assertThat(bridge.nylas.requests("POST", "/v3/connectors/microsoft/creds").stream()

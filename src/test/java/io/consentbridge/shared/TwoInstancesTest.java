@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.consentbridge.nylas.NylasStandIn;
 import io.consentbridge.support.BridgeUnderTest;
 import io.consentbridge.support.TopicReader;
+import org.apache.camel.builder.NotifyBuilder;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -20,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -77,11 +79,22 @@ class TwoInstancesTest {
             throw new AssertionError("redirect_uri points at neither instance: " + redirect);
         }
 
+        /** Both instances have done all they will do with what they were given so far (see BridgeUnderTest.awaitIdle). */
+        void awaitIdle() {
+            a.awaitIdle();
+            b.awaitIdle();
+        }
+
+        /** A NotifyBuilder on both instances' contexts: true once each has finished this many exchanges of the route. */
+        void awaitRounds(String routeId, int exchanges) {
+            NotifyBuilder atA = new NotifyBuilder(a.context()).fromRoute(routeId).whenDone(exchanges).create();
+            NotifyBuilder atB = new NotifyBuilder(b.context()).fromRoute(routeId).whenDone(exchanges).create();
+            assertThat(atA.matches(WAIT.toSeconds(), TimeUnit.SECONDS) && atB.matches(WAIT.toSeconds(), TimeUnit.SECONDS))
+                    .as(exchanges + " more exchanges of " + routeId + " at both instances").isTrue();
+        }
+
         @Override
         public void close() {
-            consentUrls.close();
-            results.close();
-            dlq.close();
             b.stop();
             a.stop();
             b.close();
@@ -120,7 +133,7 @@ class TwoInstancesTest {
                 assertThat(replay.statusCode()).isEqualTo(400);
                 assertThat(replay.body()).contains("not valid");
             }
-            pause(2000);
+            pair.awaitIdle();
             for (String tenant : List.of("wingtip", "adatum")) {
                 assertThat(count(pair.results, "consent.granted", tenant)).as("consent.granted for " + tenant).isEqualTo(1);
                 assertThat(count(pair.results, "grant.created", tenant)).as("grant.created for " + tenant).isEqualTo(3);
@@ -140,8 +153,9 @@ class TwoInstancesTest {
             }
             await().atMost(WAIT).until(() -> tenants.stream().allMatch(t -> count(pair.results, "consent.expired", t) >= 1));
             System.out.printf("5 links issued and expired in %d ms%n", (System.nanoTime() - t0) / 1_000_000);
-            // Both instances keep checking; give a late second announcement time to show up.
-            pause(4000);
+            // Both instances keep checking: a late second announcement would come from a later round of either.
+            pair.awaitRounds("consent-expiry", 2);
+            pair.awaitIdle();
 
             Map<String, Long> issuedBy = new LinkedHashMap<>();
             for (JsonNode issued : pair.consentUrls.events("consent.url.issued")) {
@@ -177,8 +191,8 @@ class TwoInstancesTest {
 
             await().atMost(WAIT).until(() -> emailsOf(pair.results, "grant.created", tenant).size() == 100);
             System.out.printf("100 grants relayed in %d ms%n", (System.nanoTime() - t0) / 1_000_000);
-            // Late duplicates, if any, would arrive within a few relay rounds.
-            pause(3000);
+            // Late duplicates, if any, would come from a round of either relay: both have finished one with nothing left.
+            pair.awaitIdle();
 
             List<ConsumerRecord<String, String>> records = pair.results.records();
             List<JsonNode> events = records.stream().map(r -> json(r.value())).toList();
@@ -254,14 +268,6 @@ class TwoInstancesTest {
             return JSON.readTree(value);
         } catch (Exception e) {
             throw new AssertionError("not JSON: " + value, e);
-        }
-    }
-
-    static void pause(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 }

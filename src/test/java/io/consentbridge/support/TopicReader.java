@@ -5,14 +5,22 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Predicate;
 
 import static org.awaitility.Awaitility.await;
@@ -21,20 +29,79 @@ import static org.awaitility.Awaitility.await;
 public final class TopicReader implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final List<ConsumerRecord<String, String>> records = new CopyOnWriteArrayList<>();
-    private final Thread thread;
+    private final String bootstrap;
+    private final String topic;
+    /** Callers of {@link #awaitCaughtUp}, answered by the reading thread (the consumer is not thread-safe). */
+    private final Queue<CompletableFuture<Void>> catchUps = new ConcurrentLinkedQueue<>();
+    private Thread thread;
     private volatile boolean running = true;
 
     public TopicReader(String bootstrap, String topic) {
+        this(bootstrap, topic, true);
+    }
+
+    /** A reader that starts reading only when {@link #open()} is called (for one declared before its topic exists). */
+    TopicReader(String bootstrap, String topic, boolean open) {
+        this.bootstrap = bootstrap;
+        this.topic = topic;
+        if (open) {
+            open();
+        }
+    }
+
+    synchronized void open() {
+        if (thread != null) {
+            return;
+        }
         KafkaConsumer<String, String> consumer = fromTheStart(bootstrap, topic, "test-reader");
         thread = new Thread(() -> {
+            Map<CompletableFuture<Void>, Map<TopicPartition, Long>> waiting = new HashMap<>();
             try (consumer) {
                 while (running) {
                     consumer.poll(Duration.ofMillis(100)).forEach(records::add);
+                    for (CompletableFuture<Void> caller; (caller = catchUps.poll()) != null; ) {
+                        waiting.put(caller, ends(consumer));
+                    }
+                    waiting.entrySet().removeIf(wait -> reached(consumer, wait.getValue()) && wait.getKey().complete(null));
                 }
             }
         }, "reader-" + topic);
         thread.setDaemon(true);
         thread.start();
+    }
+
+    /** The end offset of each partition of the topic that holds records. */
+    private Map<TopicPartition, Long> ends(KafkaConsumer<String, String> consumer) {
+        List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
+                .map(p -> new TopicPartition(topic, p.partition())).toList();
+        Map<TopicPartition, Long> ends = new HashMap<>();
+        consumer.endOffsets(partitions).forEach((partition, end) -> {
+            if (end > 0) {
+                ends.put(partition, end);
+            }
+        });
+        return ends;
+    }
+
+    private static boolean reached(KafkaConsumer<String, String> consumer, Map<TopicPartition, Long> ends) {
+        return ends.entrySet().stream().allMatch(end ->
+                consumer.assignment().contains(end.getKey()) && consumer.position(end.getKey()) >= end.getValue());
+    }
+
+    /** Returns once every record that is on the topic now has been read. */
+    public void awaitCaughtUp(Duration timeout) {
+        CompletableFuture<Void> caughtUp = new CompletableFuture<>();
+        catchUps.add(caughtUp);
+        try {
+            caughtUp.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw new AssertionError("the reader of " + topic + " did not reach the topic's end within " + timeout);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 
     /** A consumer of its own group (named after {@code groupPrefix}) that reads the topic from its first record. */
@@ -93,6 +160,9 @@ public final class TopicReader implements AutoCloseable {
     @Override
     public void close() {
         running = false;
+        if (thread == null) {
+            return;
+        }
         try {
             thread.join(5000);
         } catch (InterruptedException e) {
