@@ -6,9 +6,8 @@ import io.consentbridge.events.EventSchemas;
 import io.consentbridge.nylas.NylasStandIn;
 import io.consentbridge.support.BridgeUnderTest;
 import io.consentbridge.support.TopicReader;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.net.http.HttpResponse;
 import java.time.Duration;
@@ -30,26 +29,11 @@ import static org.awaitility.Awaitility.await;
 class LifecycleCommandsTest {
     static final Duration WAIT = Duration.ofSeconds(60);
     static final ObjectMapper JSON = new ObjectMapper();
-    static BridgeUnderTest bridge;
-    static TopicReader urls;
-    static TopicReader results;
-    static TopicReader dlq;
-
-    @BeforeAll
-    static void start() {
-        bridge = new BridgeUnderTest().with("offboarding.check-interval-ms", "200").start();
-        urls = bridge.reader("consent-urls");
-        results = bridge.reader("results");
-        dlq = bridge.reader("dlq");
-    }
-
-    @AfterAll
-    static void stop() {
-        urls.close();
-        results.close();
-        dlq.close();
-        bridge.close();
-    }
+    @RegisterExtension
+    static final BridgeUnderTest bridge = new BridgeUnderTest().with("offboarding.check-interval-ms", "200");
+    static final TopicReader urls = bridge.reader("consent-urls");
+    static final TopicReader results = bridge.reader("results");
+    static final TopicReader dlq = bridge.reader("dlq");
 
     static List<JsonNode> eventsOf(TopicReader reader, String type, String tenant) {
         List<JsonNode> found = reader.events(type).stream().filter(e -> tenant.equals(e.path("subject").asText())).toList();
