@@ -17,7 +17,10 @@ import io.consentbridge.ledger.ConsentLedger;
 import io.consentbridge.ledger.LedgerDatabase;
 import io.consentbridge.ledger.LedgerIdentity;
 import io.consentbridge.ledger.Outbox;
+import io.consentbridge.ledger.GrantHealth;
 import io.consentbridge.ledger.TenantLifecycle;
+import io.consentbridge.nylas.GrantListing;
+import io.consentbridge.webhooks.NylasWebhooks;
 import io.consentbridge.nylas.NylasAnswers;
 import io.consentbridge.nylas.NylasCalls;
 import io.consentbridge.nylas.NylasHttpClientConfigurer;
@@ -88,6 +91,10 @@ public class BridgeConfiguration implements CamelConfiguration {
     String commandTopic;
     @PropertyInject("credential.secret-expiry-warning")
     String secretExpiryWarning;
+    @PropertyInject(value = "nylas.webhook-secret", defaultValue = "")
+    String webhookSecret;
+    @PropertyInject("reconcile.interval")
+    String reconcileInterval;
     @PropertyInject("topics.grant-work")
     String grantWorkTopic;
     @PropertyInject("grants.partitions")
@@ -147,9 +154,18 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("ledgerDataSource", dataSource);
         registry.bind("ledger", ledger);
         registry.bind("lifecycle", new TenantLifecycle(dataSource, clock, results, grantWork, Duration.parse(secretExpiryWarning)));
+        String instanceId = UUID.randomUUID().toString();
+        registry.bind("grantHealth", new GrantHealth(dataSource, clock, results, grantWork, instanceId, Duration.parse(reconcileInterval)));
+        // Nylas sends notifications in floods (thousands when a tenant's consent is revoked): they share
+        // commits on the callbacks' connections, each answered only once its own is durable.
+        GrantHealth notifications = GrantHealth.groupCommitting(callbackDataSource, writers, 100, clock, results, grantWork);
+        stopWith(context, notifications::close);
+        registry.bind("notifications", notifications);
+        registry.bind("nylasWebhooks", new NylasWebhooks(webhookSecret, mapper));
+        registry.bind("grantListing", new GrantListing());
         registry.bind("consentLinks", new ConsentLinks(nylasApiUri, nylasClientId, redirectUri, clock, Duration.parse(consentTtl)));
         registry.bind("resultEvents", results);
-        registry.bind("outbox", new Outbox(dataSource, clock, UUID.randomUUID().toString(), Duration.parse(outboxLease), grantWorkTopic));
+        registry.bind("outbox", new Outbox(dataSource, clock, instanceId, Duration.parse(outboxLease), grantWorkTopic));
         InboundRequests inbound = new InboundRequests();
         registry.bind("inboundRequests", inbound);
         registry.bind("deadLetters", new DeadLetters(events, inbound, mapper));

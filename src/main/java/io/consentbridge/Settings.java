@@ -38,6 +38,8 @@ public final class Settings {
             Map.entry("DLQ_TOPIC", "topics.dlq"),
             Map.entry("COMMAND_TOPIC", "topics.commands"),
             Map.entry("SECRET_EXPIRY_WARNING", "credential.secret-expiry-warning"),
+            Map.entry("NYLAS_WEBHOOK_SECRET", "nylas.webhook-secret"),
+            Map.entry("RECONCILE_INTERVAL", "reconcile.interval"),
             Map.entry("NYLAS_MAX_RPS", "nylas.max-requests-per-second"),
             Map.entry("ROUTES_DIR", "routes.dir"),
             Map.entry("ROUTES_RELOAD", "routes.reload"));

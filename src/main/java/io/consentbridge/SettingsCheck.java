@@ -26,7 +26,7 @@ public final class SettingsCheck {
     /** Kafka's rule for topic names (a topic of only dots is refused too). */
     private static final Pattern TOPIC = Pattern.compile("[a-zA-Z0-9._-]{1,249}");
     private static final Pattern ASCII_INTEGER = Pattern.compile("[+-]?[0-9]{1,10}");
-    private static final Set<String> SECRETS = Set.of("nylas.api-key", "admin.token", "ledger.password");
+    private static final Set<String> SECRETS = Set.of("nylas.api-key", "admin.token", "ledger.password", "nylas.webhook-secret");
     /** Nylas allows 50 requests per second per application (reference §6). */
     static final int NYLAS_LIMIT = 50;
 
@@ -78,6 +78,11 @@ public final class SettingsCheck {
         }
         duration("nylas.retry.max-retry-after", "an ISO-8601 duration such as PT60S");
         duration("outbox.lease", "an ISO-8601 duration such as PT30S");
+        Duration sweep = duration("reconcile.interval", "an ISO-8601 duration such as PT24H (PT0S: no periodic sweep)");
+        if (sweep != null && sweep.isNegative()) {
+            problem("reconcile.interval", value.apply("reconcile.interval"), "a duration of zero or more, such as PT24H");
+        }
+        duration("webhooks.remember", "an ISO-8601 duration such as P2D");
         Duration warning = duration("credential.secret-expiry-warning", "an ISO-8601 duration such as P14D");
         if (warning != null && warning.isNegative()) {
             problem("credential.secret-expiry-warning", value.apply("credential.secret-expiry-warning"), "a duration of zero or more, such as P14D");

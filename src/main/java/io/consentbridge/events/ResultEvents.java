@@ -72,6 +72,42 @@ public class ResultEvents {
         return result("grant.restored", tenantId, requestId, data);
     }
 
+    public OutboundRecord grantExpired(String tenantId, String requestId, String credentialId, String email, String grantId) {
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("credential_id", credentialId);
+        data.put("email", email);
+        data.put("grant_id", grantId);
+        return result("grant.expired", tenantId, requestId, data);
+    }
+
+    /**
+     * @param cause  {@code consent_revoked}, {@code secret_invalid} or {@code unknown}
+     * @param action {@code reconsent}, {@code rotate_secret} or {@code investigate}
+     * @param error  Nylas's answer to the probe: {@code type}, {@code message}, {@code http_status}, {@code request_id}
+     */
+    public OutboundRecord attentionNeeded(String tenantId, String requestId, String credentialId, String cause, String action,
+                                          long affectedMailboxes, Map<String, Object> error) {
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("credential_id", credentialId);
+        data.put("cause", cause);
+        data.put("action", action);
+        data.put("affected_mailboxes", affectedMailboxes);
+        data.put("error", error);
+        return result("tenant.attention_needed", tenantId, requestId, data);
+    }
+
+    /** @param tenantId the tenant reconciled, or {@code *} for a full sweep */
+    public OutboundRecord reconciliationCompleted(String tenantId, String requestId, long checked, long inSync, long expired,
+                                                  long missing, long restored) {
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("checked", checked);
+        data.put("in_sync", inSync);
+        data.put("expired", expired);
+        data.put("missing", missing);
+        data.put("restored", restored);
+        return result("reconciliation.completed", tenantId, requestId, data);
+    }
+
     /** @param by {@code bridge} (a command deleted it) or {@code nylas} (deleted from outside) */
     public OutboundRecord grantDeleted(String tenantId, String requestId, String credentialId, String email, String grantId, String by) {
         Map<String, Object> data = new LinkedHashMap<>();

@@ -187,8 +187,8 @@ public class ConsentLedger {
                 requestId = rs.getString(2);
                 credentialId = rs.getString(3);
             }
-            int won = Jdbc.update(c, "update tenant set consent_status = ?, consent_error = ?, consent_error_description = ?, updated_at = ?"
-                            + " where tenant_id = ? and state_hash = ? and consent_status = 'pending'",
+            int won = Jdbc.update(c, "update tenant set consent_status = ?, consent_error = ?, consent_error_description = ?, updated_at = ?,"
+                            + " probe_email = null, attention_cause = null where tenant_id = ? and state_hash = ? and consent_status = 'pending'",
                     consented ? "granted" : "denied", truncate(error, 256), truncate(errorDescription, 2048), now, tenantId, hash);
             if (won != 1) {
                 return CallbackOutcome.invalid();
@@ -309,6 +309,9 @@ public class ConsentLedger {
                     : requestId -> events.grantCreated(work.tenantId(), requestId, work.credentialId(), work.email(), grantId, grantStatus, scope);
             Outbox.add(c, now, created.apply(work.requestId()));
             answerWaiters(c, work.tenantId(), work.email(), created, now);
+            if (work.isRestore()) {
+                GrantHealth.restored(c, grantWork, work.tenantId(), work.email(), work.credentialId(), now);
+            }
             return null;
         });
     }

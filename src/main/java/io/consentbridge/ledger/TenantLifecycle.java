@@ -134,8 +134,11 @@ public class TenantLifecycle {
                             + "; a fresh link needs the tenant's credential (onboard it again after a failure or offboarding)");
                 }
             }
-            case AdminCommand.RECONCILE -> throw new RequestRefusedException("command not available",
-                    "reconcile is not carried out by this version; nothing was changed");
+            case AdminCommand.RECONCILE -> {
+                if (!ONBOARDED.contains(status)) {
+                    throw new RequestRefusedException("nothing to reconcile", tenant + "; only an onboarded tenant's grants are compared with Nylas");
+                }
+            }
             default -> throw new RequestRefusedException("invalid command", "unknown command " + command.command());
         }
     }
@@ -187,7 +190,8 @@ public class TenantLifecycle {
             String credentialId = credentialOf(c, command.tenantId());
             Jdbc.update(c, "update tenant set client_id = ?, client_secret_expires_at = ?, secret_warned_for = null,"
                             + " consent_status = case when consent_status = 'needs_secret_rotation' then 'granted' else consent_status end,"
-                            + " updated_at = ? where tenant_id = ?",
+                            + " attention_cause = case when attention_cause = 'consent_revoked' then attention_cause else null end,"
+                            + " probe_email = null, updated_at = ? where tenant_id = ?",
                     command.clientId(), command.clientSecretExpiresAt(), now, command.tenantId());
             Outbox.add(c, now, events.credentialRotated(command.tenantId(), command.requestId(), credentialId, command.clientSecretExpiresAt()));
             if ("granted".equals(statusOf(c, command.tenantId()))) {
@@ -217,8 +221,16 @@ public class TenantLifecycle {
     public void storeReconsentLink(AdminCommand command, ConsentLink link) {
         jdbc.inTransaction(c -> Jdbc.update(c, "update tenant set request_id = ?, credential_id = ?, state_hash = ?, expires_at = ?,"
                         + " consent_status = 'pending', link_published = false, consent_error = null, consent_error_description = null,"
-                        + " updated_at = ? where tenant_id = ?",
+                        + " probe_email = null, attention_cause = null, updated_at = ? where tenant_id = ?",
                 command.requestId(), link.credentialId(), link.stateHash(), link.expiresAt(), Instant.now(clock), command.tenantId()));
+    }
+
+    /** A command whose work is done elsewhere (reconcile): marked done. */
+    public void commandDone(AdminCommand command) {
+        jdbc.inTransaction(c -> {
+            done(c, command);
+            return null;
+        });
     }
 
     /** The reconsent link is out: the command is done. */
