@@ -271,15 +271,19 @@ public class GrantHealth {
         });
     }
 
-    /** The grants the ledger expects to be live (granted or expired), of one tenant or of all. */
-    public List<LedgerGrant> grantsToCheck(String tenantId) {
+    /**
+     * The grants the ledger expects to be live (granted or expired), of one tenant or of all, left
+     * as they were since before Nylas's list was read: a grant made or changed meanwhile may be
+     * missing from that list without being gone.
+     */
+    public List<LedgerGrant> grantsToCheck(String tenantId, Instant unchangedSince) {
         return jdbc.inTransaction(c -> {
             List<LedgerGrant> grants = new ArrayList<>();
             try (PreparedStatement s = tenantId == null
                     ? Jdbc.prepare(c, "select tenant_id, email, grant_id, grant_state from mailbox where grant_id is not null"
-                    + " and grant_state in ('granted', 'expired') order by tenant_id, email")
+                    + " and grant_state in ('granted', 'expired') and updated_at < ? order by tenant_id, email", unchangedSince)
                     : Jdbc.prepare(c, "select tenant_id, email, grant_id, grant_state from mailbox where tenant_id = ? and grant_id is not null"
-                    + " and grant_state in ('granted', 'expired') order by email", tenantId);
+                    + " and grant_state in ('granted', 'expired') and updated_at < ? order by email", tenantId, unchangedSince);
                  ResultSet rs = s.executeQuery()) {
                 while (rs.next()) {
                     grants.add(new LedgerGrant(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4)));
@@ -295,8 +299,8 @@ public class GrantHealth {
      * expired one (grant.expired, then the probe); one expired here but valid there is restored.
      * Then {@code reconciliation.completed}, with {@code tenant_id} {@code *} for a full sweep.
      */
-    public Counts reconcile(String tenantId, String requestId, Map<String, String> atNylas) {
-        List<LedgerGrant> grants = grantsToCheck(tenantId);
+    public Counts reconcile(String tenantId, String requestId, Map<String, String> atNylas, Instant listedFrom) {
+        List<LedgerGrant> grants = grantsToCheck(tenantId, listedFrom);
         Counts total = new Counts(0, 0, 0, 0, 0);
         Set<String> tenants = new LinkedHashSet<>();
         grants.forEach(g -> tenants.add(g.tenantId()));

@@ -17,8 +17,11 @@ public class GrantListing {
     static final String GRANTS = "atNylas";
     static final String OFFSET = "listingOffset";
     static final String MORE = "listingMore";
+    /** When the listing began: ledger rows changed after it are not compared (Nylas's list may predate them). */
+    static final String STARTED = "listingStarted";
 
     public void start(Exchange exchange) {
+        exchange.setProperty(STARTED, java.time.Instant.now());
         exchange.setProperty(GRANTS, new HashMap<String, String>());
         exchange.setProperty(OFFSET, 0);
         exchange.setProperty(MORE, true);

@@ -360,6 +360,26 @@ class LedgerStateTest {
     }
 
     @Test
+    void oneSweepPerIntervalWhicheverInstanceAsks() {
+        GrantHealth a = new GrantHealth(db, clock, new ResultEvents(new EventEnvelope(mapper, clock), "results"),
+                new GrantWorkTopic("work", 4, mapper), "instance-a", Duration.ofHours(24));
+        GrantHealth b = new GrantHealth(db, clock, new ResultEvents(new EventEnvelope(mapper, clock), "results"),
+                new GrantWorkTopic("work", 4, mapper), "instance-b", Duration.ofHours(24));
+        assertThat(a.sweepDue()).isTrue();
+        assertThat(b.sweepDue()).isFalse();
+        assertThat(a.sweepDue()).isFalse();
+        clock.now = clock.now.plus(Duration.ofHours(23));
+        assertThat(b.sweepDue()).isFalse();
+        clock.now = clock.now.plus(Duration.ofHours(1));
+        assertThat(b.sweepDue()).isTrue();
+        assertThat(a.sweepDue()).isFalse();
+        GrantHealth off = new GrantHealth(db, clock, new ResultEvents(new EventEnvelope(mapper, clock), "results"),
+                new GrantWorkTopic("work", 4, mapper), "instance-c", Duration.ZERO);
+        clock.now = clock.now.plus(Duration.ofDays(2));
+        assertThat(off.sweepDue()).isFalse();
+    }
+
+    @Test
     void removedMailboxesCanBeAskedForAgain() {
         onboardAndConsent(onboarding("contoso", "r1", null, null, "a@contoso.com", "b@contoso.com"));
         List<GrantWork> grants = work(drain());

@@ -221,6 +221,15 @@ class LifecycleCommandsTest {
     }
 
     @Test
+    void withoutAWebhookSecretNotificationsAreAnswered404AndTheChallengeStillWorks() {
+        // This bridge has no NYLAS_WEBHOOK_SECRET: nothing can be verified, so nothing is taken.
+        String body = io.consentbridge.support.Notifications.expired("g-1", "a@b.example");
+        assertThat(io.consentbridge.support.Notifications.postSigned(bridge, body, "any").statusCode()).isEqualTo(404);
+        // The destination is created (and its challenge answered) before Nylas hands out the secret.
+        assertThat(bridge.get(java.net.URI.create(io.consentbridge.support.Notifications.uri(bridge) + "?challenge=abc"), null).body()).isEqualTo("abc");
+    }
+
+    @Test
     void unknownTenantsAndInvalidCommandsGoToTheDlqWithTheirReason() {
         command("nobody-here", "cmd-x", "offboard", "");
         command("nobody-else", "cmd-y", "remove_mailboxes", "");

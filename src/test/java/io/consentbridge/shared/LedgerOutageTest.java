@@ -3,6 +3,7 @@ package io.consentbridge.shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.consentbridge.nylas.NylasStandIn;
 import io.consentbridge.support.BridgeUnderTest;
+import io.consentbridge.support.Notifications;
 import io.consentbridge.support.TopicReader;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -25,9 +26,10 @@ class LedgerOutageTest {
     static final Duration WAIT = Duration.ofSeconds(90);
     // A server of its own: this test stops it, which must not disturb other tests using the shared one.
     static final LocalPostgres postgres = LocalPostgres.startNew();
+    static final String WEBHOOK_SECRET = "whsec-outage-4c1a";
     @RegisterExtension
     static final BridgeUnderTest bridge = new BridgeUnderTest(new NylasStandIn(BridgeUnderTest.API_KEY, BridgeUnderTest.CLIENT_ID).start(),
-            null, postgres.createDatabase("outage")).with("ledger.user", LocalPostgres.USER);
+            null, postgres.createDatabase("outage")).with("ledger.user", LocalPostgres.USER).with("nylas.webhook-secret", WEBHOOK_SECRET);
     static final TopicReader consentUrls = bridge.reader("consent-urls");
     static final TopicReader results = bridge.reader("results");
     static final TopicReader dlq = bridge.reader("dlq");
@@ -38,6 +40,12 @@ class LedgerOutageTest {
         bridge.send("onboarding", "steady", onboarding("req-steady", "steady", List.of("first@steady.com")));
         JsonNode steadyLink = consentUrls.awaitEvent(e -> "steady".equals(e.path("subject").asText()), WAIT);
         URI steadyCallback = nylasRedirect(bridge, steadyLink.path("data").path("consent_url").asText());
+        // A tenant with a grant before the outage: its grant expires while the ledger is away.
+        bridge.send("onboarding", "early", onboarding("req-early", "early", List.of("only@early.com")));
+        JsonNode earlyLink = consentUrls.awaitEvent(e -> "early".equals(e.path("subject").asText()), WAIT);
+        assertThat(bridge.get(nylasRedirect(bridge, earlyLink.path("data").path("consent_url").asText()), null).statusCode()).isEqualTo(200);
+        String earlyGrant = results.awaitEvent(e -> is(e, "grant.created", "early"), WAIT).path("data").path("grant_id").asText();
+        String expiry = Notifications.expired(earlyGrant, "only@early.com");
         assertThat(health()).isEqualTo(200);
 
         long stopAt = System.nanoTime();
@@ -52,6 +60,10 @@ class LedgerOutageTest {
         // The admin comes back meanwhile: told to try later, the link stays usable.
         HttpResponse<String> duringOutage = bridge.get(bridge.callbackUri(steadyCallback.getRawQuery()), null);
         assertThat(duringOutage.statusCode()).isEqualTo(503);
+        // Nylas's notification cannot be recorded: 503, so Nylas delivers it again later.
+        HttpResponse<String> notified = Notifications.postSigned(bridge, expiry, WEBHOOK_SECRET);
+        assertThat(notified.statusCode()).isEqualTo(503);
+        assertThat(notified.headers().firstValue("retry-after")).isPresent();
 
         // Down for at least 10 s in all (the waits above already count): the outage's length is what is
         // tested (retries must outlast it), so this waits for time itself.
@@ -84,6 +96,10 @@ class LedgerOutageTest {
         await().atMost(WAIT).until(() -> emailsOf(results, "grant.created", "steady").size() == 2);
         assertThat(emailsOf(results, "grant.created", "steady")).containsExactlyInAnyOrder("first@steady.com", "late@steady.com");
         long grantsOut = System.nanoTime();
+        // Delivered again once the ledger is back: recorded now, and announced once.
+        assertThat(Notifications.postSigned(bridge, expiry, WEBHOOK_SECRET).statusCode()).isEqualTo(200);
+        assertThat(Notifications.postSigned(bridge, expiry, WEBHOOK_SECRET).statusCode()).isEqualTo(200);
+        results.awaitEvent(e -> is(e, "grant.expired", "early"), WAIT);
 
         System.out.printf("ledger outage: pg_ctl stop %d ms; health 503 after %d ms; down %d ms; pg_ctl start %d ms; "
                         + "health 200 %d ms after start; consent.url.issued %d ms after start; grants after consent %d ms; "
@@ -94,6 +110,7 @@ class LedgerOutageTest {
         bridge.awaitIdle();
         // Retried, not repeated: one link, one credential; nothing rejected.
         assertThat(count(consentUrls, "consent.url.issued", "outage")).isEqualTo(1);
+        assertThat(count(results, "grant.expired", "early")).isEqualTo(1);
         assertThat(bridge.nylas.requests("POST", "/v3/connectors/microsoft/creds").stream()
                 .filter(r -> r.json().path("name").asText().startsWith("consent-bridge/outage/"))).hasSize(1);
         assertThat(count(results, "grant.created", "steady")).isEqualTo(2);

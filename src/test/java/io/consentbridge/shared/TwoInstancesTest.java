@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.consentbridge.nylas.NylasStandIn;
 import io.consentbridge.support.BridgeUnderTest;
+import io.consentbridge.support.Notifications;
 import io.consentbridge.support.TopicReader;
 import org.apache.camel.builder.NotifyBuilder;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -39,6 +40,7 @@ class TwoInstancesTest {
     static final Duration WAIT = Duration.ofSeconds(90);
     static final ObjectMapper JSON = new ObjectMapper();
     static LocalPostgres postgres;
+    static final String WEBHOOK_SECRET = "whsec-two-5e0b";
 
     @BeforeAll
     static void database() {
@@ -104,7 +106,9 @@ class TwoInstancesTest {
 
     @Test
     void theCallbackArrivesAtTheInstanceThatDidNotIssueTheLinkAndStillWorks() {
-        try (Pair pair = new Pair(Map.of())) {
+        long sweepsFrom = System.nanoTime();
+        try (Pair pair = new Pair(Map.of("nylas.webhook-secret", WEBHOOK_SECRET, "reconcile.interval", "PT3S",
+                "reconcile.check-interval-ms", "250"))) {
             // Two tenants: whichever instance takes each onboarding, the callback goes to the other one.
             for (String tenant : List.of("wingtip", "adatum")) {
                 List<String> mailboxes = IntStream.range(0, 3).mapToObj(i -> "user" + i + "@" + tenant + ".com").toList();
@@ -138,6 +142,28 @@ class TwoInstancesTest {
                 assertThat(count(pair.results, "consent.granted", tenant)).as("consent.granted for " + tenant).isEqualTo(1);
                 assertThat(count(pair.results, "grant.created", tenant)).as("grant.created for " + tenant).isEqualTo(3);
             }
+
+            // Nylas delivers the same notification to both instances (behind a load balancer, at least once):
+            // handled once across the two.
+            JsonNode grant = pair.results.events().stream().filter(e -> is(e, "grant.created", "wingtip")).findFirst().orElseThrow();
+            pair.nylas.expireGrant(grant.path("data").path("email").asText());
+            String notification = Notifications.expired(grant.path("data").path("grant_id").asText(), grant.path("data").path("email").asText());
+            java.util.concurrent.CompletableFuture<Integer> atA = java.util.concurrent.CompletableFuture.supplyAsync(
+                    () -> Notifications.postSigned(pair.a, notification, WEBHOOK_SECRET).statusCode());
+            java.util.concurrent.CompletableFuture<Integer> atB = java.util.concurrent.CompletableFuture.supplyAsync(
+                    () -> Notifications.postSigned(pair.b, notification, WEBHOOK_SECRET).statusCode());
+            assertThat(List.of(atA.join(), atB.join())).containsOnly(200);
+            pair.results.awaitEvent(e -> is(e, "grant.restored", "wingtip"), WAIT);
+            pair.awaitIdle();
+            assertThat(count(pair.results, "grant.expired", "wingtip")).isEqualTo(1);
+            assertThat(count(pair.results, "grant.restored", "wingtip")).isEqualTo(1);
+
+            // The periodic sweep: once per interval between the two instances (each alone would sweep as often),
+            // counted from before either instance started.
+            await().atMost(WAIT).until(() -> count(pair.results, "reconciliation.completed", "*") >= 2);
+            long seconds = java.util.concurrent.TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - sweepsFrom);
+            assertThat(count(pair.results, "reconciliation.completed", "*")).as("sweeps in %d s at one per 3 s", seconds)
+                    .isLessThanOrEqualTo(seconds / 3 + 1);
             assertThat(pair.dlq.records()).isEmpty();
         }
     }

@@ -1,6 +1,5 @@
-package io.consentbridge.lifecycle;
+package io.consentbridge.support;
 
-import io.consentbridge.support.BridgeUnderTest;
 
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -18,13 +17,13 @@ import java.util.UUID;
 import java.util.zip.GZIPOutputStream;
 
 /** Grant notifications as Nylas sends them (reference §9): CloudEvents envelopes, signed with the webhook secret. */
-final class Notifications {
+public final class Notifications {
     static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     private Notifications() {
     }
 
-    static String grantEvent(String id, String type, String grantId, String email, boolean reauthenticated) {
+    public static String grantEvent(String id, String type, String grantId, String email, boolean reauthenticated) {
         int code = switch (type) {
             case "grant.expired" -> 25009;
             case "grant.deleted" -> 25013;
@@ -38,11 +37,11 @@ final class Notifications {
                 + (reauthenticated ? ",\"reauthentication_flag\":true" : "") + "}}}";
     }
 
-    static String expired(String grantId, String email) {
+    public static String expired(String grantId, String email) {
         return grantEvent(UUID.randomUUID().toString(), "grant.expired", grantId, email, false);
     }
 
-    static String sign(byte[] body, String secret) {
+    public static String sign(byte[] body, String secret) {
         try {
             Mac mac = Mac.getInstance("HmacSHA256");
             mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
@@ -52,7 +51,7 @@ final class Notifications {
         }
     }
 
-    static byte[] gzip(String text) {
+    public static byte[] gzip(String text) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (GZIPOutputStream zip = new GZIPOutputStream(out)) {
             zip.write(text.getBytes(StandardCharsets.UTF_8));
@@ -62,12 +61,12 @@ final class Notifications {
         return out.toByteArray();
     }
 
-    static URI uri(BridgeUnderTest bridge) {
+    public static URI uri(BridgeUnderTest bridge) {
         return URI.create("http://127.0.0.1:" + bridge.httpPort + "/nylas/webhooks");
     }
 
     /** POSTs the body with the given signature header value (null: none) and encoding (null: none). */
-    static HttpResponse<String> post(BridgeUnderTest bridge, byte[] body, String signature, String encoding) {
+    public static HttpResponse<String> post(BridgeUnderTest bridge, byte[] body, String signature, String encoding) {
         HttpRequest.Builder request = HttpRequest.newBuilder(uri(bridge)).timeout(Duration.ofSeconds(30))
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(body));
         if (signature != null) {
@@ -86,7 +85,7 @@ final class Notifications {
         }
     }
 
-    static HttpResponse<String> postSigned(BridgeUnderTest bridge, String json, String secret) {
+    public static HttpResponse<String> postSigned(BridgeUnderTest bridge, String json, String secret) {
         byte[] body = json.getBytes(StandardCharsets.UTF_8);
         return post(bridge, body, sign(body, secret), null);
     }
