@@ -56,8 +56,9 @@ class SecretsNeverLeakTest {
     static final String ROTATED_SECRET = "SECRET-rotated-4h";
     static final String REFUSED_ROTATION_SECRET = "SECRET-rotation-refused-6v";
     static final String INVALID_COMMAND_SECRET = "SECRET-command-invalid-1c";
+    static final String WEBHOOK_SECRET = "SECRET-webhook-8n";
     static final List<String> SECRETS = List.of(BridgeUnderTest.API_KEY, HAPPY_SECRET, BAD_INPUT_SECRET, RAW_SECRET, NYLAS_400_SECRET,
-            ROTATED_SECRET, REFUSED_ROTATION_SECRET, INVALID_COMMAND_SECRET);
+            ROTATED_SECRET, REFUSED_ROTATION_SECRET, INVALID_COMMAND_SECRET, WEBHOOK_SECRET);
 
     /** Broken JSON whose secret value is not a well-formed JSON string: checked separately (see the test). */
     static final String UNQUOTED_SECRET = "SECRET_raw_unquoted_8w";
@@ -76,7 +77,7 @@ class SecretsNeverLeakTest {
 
     @RegisterExtension
     @Order(2)
-    static final BridgeUnderTest bridge = new BridgeUnderTest();
+    static final BridgeUnderTest bridge = new BridgeUnderTest().with("nylas.webhook-secret", WEBHOOK_SECRET);
     /** Readers start from the beginning of each topic, so nothing written to any of them is missed. */
     static final Map<String, TopicReader> topics = new LinkedHashMap<>();
 
@@ -93,6 +94,7 @@ class SecretsNeverLeakTest {
             rejectedRecords();
             credentialThatNylasRefuses();
             secretRotations();
+            signedNotifications();
             // Logs written while stopping count too, and the ledger can only be opened once the bridge has let go of it.
             bridge.stop();
         } finally {
@@ -181,6 +183,16 @@ class SecretsNeverLeakTest {
                 .formatted(INVALID_COMMAND_SECRET));
         await().atMost(WAIT).until(() -> topics.get("dlq").events("request.rejected").stream()
                 .filter(e -> e.path("data").path("request_id").asText().startsWith("leak-rotate-")).count() == 2);
+    }
+
+    /** A notification signed with the webhook secret (taken), and one signed with something else (refused, logged). */
+    static void signedNotifications() {
+        JsonNode grant = topics.get("results").events("grant.created").get(0);
+        String expiry = io.consentbridge.support.Notifications.expired(grant.path("data").path("grant_id").asText(),
+                grant.path("data").path("email").asText());
+        assertThat(io.consentbridge.support.Notifications.postSigned(bridge, expiry, "not-the-secret").statusCode()).isEqualTo(401);
+        assertThat(io.consentbridge.support.Notifications.postSigned(bridge, expiry, WEBHOOK_SECRET).statusCode()).isEqualTo(200);
+        topics.get("results").awaitEvent(e -> "grant.expired".equals(e.path("type").asText()), WAIT);
     }
 
     // ---- the sinks ---------------------------------------------------------------------------
