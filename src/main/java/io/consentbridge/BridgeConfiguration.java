@@ -2,14 +2,15 @@ package io.consentbridge;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import io.consentbridge.consent.CallbackPages;
-import io.consentbridge.consent.ConsentCallback;
+import io.consentbridge.callback.CallbackPages;
+import io.consentbridge.callback.ConsentCallback;
 import io.consentbridge.consent.ConsentLinks;
 import io.consentbridge.events.EventEnvelope;
 import io.consentbridge.events.ResultEvents;
 import io.consentbridge.grants.GrantWorkTopic;
 import io.consentbridge.inbound.InboundRequests;
 import io.consentbridge.kafka.KafkaOffsets;
+import io.consentbridge.kafka.OutboxMessages;
 import io.consentbridge.kafka.LedgerSharingCheck;
 import io.consentbridge.kafka.LedgerTaggedClients;
 import io.consentbridge.kafka.TopicSetup;
@@ -165,7 +166,8 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("grantListing", new GrantListing());
         registry.bind("consentLinks", new ConsentLinks(nylasApiUri, nylasClientId, redirectUri, clock, Duration.parse(consentTtl)));
         registry.bind("resultEvents", results);
-        registry.bind("outbox", new Outbox(dataSource, clock, instanceId, Duration.parse(outboxLease), grantWorkTopic));
+        registry.bind("outbox", new Outbox(dataSource, clock, instanceId, Duration.parse(outboxLease)));
+        registry.bind("outboxMessages", new OutboxMessages(grantWorkTopic));
         InboundRequests inbound = new InboundRequests();
         registry.bind("inboundRequests", inbound);
         registry.bind("deadLetters", new DeadLetters(events, inbound, mapper));

@@ -2,7 +2,7 @@ package io.consentbridge.demo;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import io.consentbridge.consent.CallbackPages;
+import io.consentbridge.callback.CallbackPages;
 
 import java.io.IOException;
 import java.io.InputStream;

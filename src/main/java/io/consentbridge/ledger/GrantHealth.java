@@ -251,7 +251,7 @@ public class GrantHealth {
 
     /**
      * True for exactly one instance once per {@code interval}: the one that moves the sweep's lease
-     * on. {@code PT0S} turns the sweep off.
+     * on. The first sweep comes one interval after the first start. {@code PT0S} turns the sweep off.
      */
     public boolean sweepDue() {
         Duration interval = sweepInterval;
@@ -265,9 +265,10 @@ public class GrantHealth {
             if (moved == 1) {
                 return true;
             }
-            // First sweep ever: the row is made by whoever gets there first.
-            return Jdbc.update(c, "insert into sweep_lease (name, holder, until) values (?, ?, ?) on conflict do nothing",
-                    SWEEP, instanceId, now.plus(interval)) == 1;
+            // The first instance ever schedules the first sweep one interval on (a new ledger has nothing to compare).
+            Jdbc.update(c, "insert into sweep_lease (name, holder, until) values (?, ?, ?) on conflict do nothing",
+                    SWEEP, instanceId, now.plus(interval));
+            return false;
         });
     }
 

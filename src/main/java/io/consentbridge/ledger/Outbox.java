@@ -1,11 +1,6 @@
 package io.consentbridge.ledger;
 
-import io.consentbridge.events.EventEnvelope;
 import io.consentbridge.events.OutboundRecord;
-import org.apache.camel.Exchange;
-import org.apache.camel.Message;
-import org.apache.camel.support.DefaultMessage;
-import org.apache.camel.component.kafka.KafkaConstants;
 
 import javax.sql.DataSource;
 import java.sql.Connection;
@@ -25,20 +20,13 @@ import java.util.List;
  * instance died) makes the row free again.
  */
 public class Outbox {
-    /** Exchange property of a relay round: the ids of the records it sends. */
-    static final String IDS = "outboxIds";
-
     private final Jdbc jdbc;
     private final Clock clock;
     private final String instanceId;
     private final Duration lease;
 
-    /** The internal topic whose records are work items, not events: they get no CloudEvents header. */
-    private final String workTopic;
-
-    public Outbox(DataSource dataSource, Clock clock, String instanceId, Duration lease, String workTopic) {
+    public Outbox(DataSource dataSource, Clock clock, String instanceId, Duration lease) {
         this.jdbc = new Jdbc(dataSource);
-        this.workTopic = workTopic;
         this.clock = clock;
         this.instanceId = instanceId;
         this.lease = lease;
@@ -103,40 +91,11 @@ public class Outbox {
     }
 
     /**
-     * The round's records as Kafka messages, in order: the Kafka producer sends a list as one batch
-     * and waits for every acknowledgement, so a round costs one send, not one per event. Each
-     * message names its own topic and key; events carry the CloudEvents header, work items nothing.
-     */
-    public List<Message> toMessages(List<OutboxRecord> records, Exchange exchange) {
-        List<Message> messages = new ArrayList<>(records.size());
-        long[] ids = new long[records.size()];
-        for (int i = 0; i < records.size(); i++) {
-            OutboxRecord record = records.get(i);
-            Message message = new DefaultMessage(exchange);
-            message.setHeader(KafkaConstants.OVERRIDE_TOPIC, record.topic());
-            message.setHeader(KafkaConstants.KEY, record.key());
-            if (!record.topic().equals(workTopic)) {
-                message.setHeader(EventEnvelope.CONTENT_TYPE_HEADER, EventEnvelope.STRUCTURED);
-            }
-            if (record.partition() != null) {
-                message.setHeader(KafkaConstants.PARTITION_KEY, record.partition());
-            }
-            message.setBody(record.payload());
-            messages.add(message);
-            ids[i] = record.id();
-        }
-        // A property, not a header: nothing of the outbox's own shows on the Kafka records.
-        exchange.setProperty(IDS, ids);
-        return messages;
-    }
-
-    /**
      * Deletes the round's records once Kafka has acknowledged all of them, in one transaction. If
      * the send failed, nothing is deleted: the lease runs out and the round is sent again (at least
      * once, in order).
      */
-    public void deleteSent(Exchange exchange) {
-        long[] ids = exchange.getProperty(IDS, long[].class);
+    public void deleteSent(long[] ids) {
         if (ids == null || ids.length == 0) {
             return;
         }

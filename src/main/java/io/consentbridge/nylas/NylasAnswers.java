@@ -2,7 +2,6 @@ package io.consentbridge.nylas;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.consentbridge.ledger.LedgerDataException;
 import org.apache.camel.Exchange;
 
 import java.time.Duration;
@@ -78,7 +77,8 @@ public class NylasAnswers {
     /** The failure a handled error carries, as Nylas's error (or a connection error). */
     public NylasError errorOf(Exchange exchange) {
         Throwable failure = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
-        if (failure instanceof LedgerDataException unfit) {
+        // The ledger's LedgerDataException (a value it cannot keep) is an IllegalArgumentException.
+        if (failure instanceof IllegalArgumentException unfit) {
             // Nylas answered, but with something the ledger cannot keep (an over-long id): report, do not retry.
             return new NylasError("invalid_response", "the answer could not be recorded: " + unfit.getMessage(), 0,
                     exchange.getProperty(NYLAS_REQUEST_ID, String.class));

@@ -1,5 +1,6 @@
 package io.consentbridge.consent;
 
+import io.consentbridge.callback.CallbackPages;
 import org.junit.jupiter.api.Test;
 
 import java.util.HashSet;

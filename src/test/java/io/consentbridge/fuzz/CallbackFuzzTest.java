@@ -1,7 +1,7 @@
 package io.consentbridge.fuzz;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.consentbridge.consent.CallbackPages;
+import io.consentbridge.callback.CallbackPages;
 import io.consentbridge.support.BridgeUnderTest;
 import io.consentbridge.support.TopicReader;
 import org.junit.jupiter.api.Test;

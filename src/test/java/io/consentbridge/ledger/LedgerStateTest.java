@@ -93,7 +93,7 @@ class LedgerStateTest {
 
     /** Takes everything in the outbox, oldest first, as (topic, payload) pairs. */
     List<String[]> drain() {
-        Outbox outbox = new Outbox(db, clock, "test", Duration.ofSeconds(30), "work");
+        Outbox outbox = new Outbox(db, clock, "test", Duration.ofSeconds(30));
         List<String[]> out = new ArrayList<>();
         List<OutboxRecord> round;
         while (!(round = outbox.claim(1000)).isEmpty()) {
@@ -102,12 +102,7 @@ class LedgerStateTest {
                 out.add(new String[]{round.get(i).topic(), round.get(i).payload()});
                 ids[i] = round.get(i).id();
             }
-            new Jdbc(db).inTransaction(c -> {
-                for (long id : ids) {
-                    Jdbc.update(c, "delete from outbox where id = ?", id);
-                }
-                return null;
-            });
+            outbox.deleteSent(ids);
         }
         return out;
     }
@@ -365,6 +360,10 @@ class LedgerStateTest {
                 new GrantWorkTopic("work", 4, mapper), "instance-a", Duration.ofHours(24));
         GrantHealth b = new GrantHealth(db, clock, new ResultEvents(new EventEnvelope(mapper, clock), "results"),
                 new GrantWorkTopic("work", 4, mapper), "instance-b", Duration.ofHours(24));
+        // The first start schedules the first sweep one interval on.
+        assertThat(a.sweepDue()).isFalse();
+        assertThat(b.sweepDue()).isFalse();
+        clock.now = clock.now.plus(Duration.ofHours(24));
         assertThat(a.sweepDue()).isTrue();
         assertThat(b.sweepDue()).isFalse();
         assertThat(a.sweepDue()).isFalse();

@@ -1,4 +1,4 @@
-package io.consentbridge.consent;
+package io.consentbridge.callback;
 
 import org.junit.jupiter.api.Test;
 

@@ -1,5 +1,6 @@
-package io.consentbridge.consent;
+package io.consentbridge.callback;
 
+import io.consentbridge.consent.CallbackOutcome;
 import org.apache.camel.Exchange;
 
 /**

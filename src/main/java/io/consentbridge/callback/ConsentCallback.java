@@ -1,5 +1,6 @@
-package io.consentbridge.consent;
+package io.consentbridge.callback;
 
+import io.consentbridge.consent.CallbackOutcome;
 import io.consentbridge.ledger.ConsentLedger;
 import org.apache.camel.Exchange;
 
