@@ -123,6 +123,12 @@ class GrantHealthTest {
         assertThat(Notifications.postSigned(bridge, Notifications.grantEvent(UUID.randomUUID().toString(), "message.created", grants.get(email), email, false),
                 SECRET).statusCode()).isEqualTo(200);
         assertThat(Notifications.postSigned(bridge, "not json", SECRET).statusCode()).isEqualTo(400);
+        // Over the public port's body limit (16 KiB): refused before anything reads it.
+        String big = "{\"id\":\"" + "x".repeat(20_000) + "\"}";
+        assertThat(Notifications.postSigned(bridge, big, SECRET).statusCode()).isEqualTo(413);
+        // A small gzip body that unpacks to more than 256 KiB: refused, nothing recorded.
+        byte[] bomb = Notifications.gzip("{\"id\":\"" + "y".repeat(300_000) + "\"}");
+        assertThat(Notifications.post(bridge, bomb, Notifications.sign(bomb, SECRET), "gzip").statusCode()).isEqualTo(413);
         assertThat(Notifications.post(bridge, new byte[0], Notifications.sign(new byte[0], SECRET), "gzip").statusCode()).isEqualTo(400);
     }
 
