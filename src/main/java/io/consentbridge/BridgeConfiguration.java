@@ -26,7 +26,9 @@ import io.consentbridge.nylas.NylasAnswers;
 import io.consentbridge.nylas.NylasCalls;
 import io.consentbridge.nylas.NylasHttpClientConfigurer;
 import io.consentbridge.nylas.NylasRateGovernor;
+import io.consentbridge.ops.BridgeMetrics;
 import io.consentbridge.ops.DeadLetters;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.consentbridge.ops.KafkaHealthCheck;
 import io.consentbridge.ops.LedgerHealthCheck;
 import io.consentbridge.ops.TenantStatusEndpoint;
@@ -173,7 +175,9 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("deadLetters", new DeadLetters(events, inbound, mapper));
         registry.bind("kafkaOffsets", new KafkaOffsets());
         registry.bind("nylasCalls", new NylasCalls(mapper));
-        registry.bind("nylasAnswers", new NylasAnswers(mapper, rate, Duration.parse(maxRetryAfter)));
+        BridgeMetrics metrics = new BridgeMetrics();
+        registry.bind("metrics", metrics);
+        registry.bind("nylasAnswers", new NylasAnswers(mapper, rate, Duration.parse(maxRetryAfter), metrics));
         registry.bind("nylasRate", rate);
         registry.bind("nylasHttpClient", new NylasHttpClientConfigurer(nylasApiKey));
         registry.bind("consentCallback", new ConsentCallback(callbackLedger));
@@ -215,6 +219,10 @@ public class BridgeConfiguration implements CamelConfiguration {
             @Override
             public void onCamelContextFullyStarted(CamelContext ctx, boolean alreadyStarted) {
                 status.mount(ctx);
+                MeterRegistry meters = ctx.getRegistry().findSingleByType(MeterRegistry.class);
+                if (meters != null) {
+                    metrics.bind(meters, rate);
+                }
             }
         });
     }

@@ -62,4 +62,18 @@ public class EventEnvelope {
     static String serialize(CloudEvent event) {
         return new String(FORMAT.serialize(event), StandardCharsets.UTF_8);
     }
+
+    /** The {@code type} of a CloudEvent in the JSON format, without parsing the whole event. */
+    public static String typeOf(String event) {
+        if (event == null) {
+            return null;
+        }
+        int at = event.indexOf("\"type\":\"");
+        if (at < 0) {
+            return null;
+        }
+        int start = at + 8;
+        int end = event.indexOf('"', start);
+        return end < 0 || end - start > 64 ? null : event.substring(start, end);
+    }
 }

@@ -19,6 +19,8 @@ import java.util.List;
 public class OutboxMessages {
     /** Exchange property of a relay round: the ids of the records it sends, deleted once sent. */
     public static final String IDS = "outboxIds";
+    /** Exchange property of a relay round: the event type of each record ({@code work} for work items), for the metrics. */
+    public static final String TYPES = "outboxTypes";
 
     /** The internal topic whose records are work items, not events: they get no CloudEvents header. */
     private final String workTopic;
@@ -30,6 +32,7 @@ public class OutboxMessages {
     public List<Message> toMessages(List<OutboxRecord> records, Exchange exchange) {
         List<Message> messages = new ArrayList<>(records.size());
         long[] ids = new long[records.size()];
+        List<String> types = new ArrayList<>(records.size());
         for (int i = 0; i < records.size(); i++) {
             OutboxRecord record = records.get(i);
             Message message = new DefaultMessage(exchange);
@@ -37,6 +40,9 @@ public class OutboxMessages {
             message.setHeader(KafkaConstants.KEY, record.key());
             if (!record.topic().equals(workTopic)) {
                 message.setHeader(EventEnvelope.CONTENT_TYPE_HEADER, EventEnvelope.STRUCTURED);
+                types.add(EventEnvelope.typeOf(record.payload()));
+            } else {
+                types.add("work");
             }
             if (record.partition() != null) {
                 message.setHeader(KafkaConstants.PARTITION_KEY, record.partition());
@@ -47,6 +53,7 @@ public class OutboxMessages {
         }
         // A property, not a header: nothing of the outbox's own shows on the Kafka records.
         exchange.setProperty(IDS, ids);
+        exchange.setProperty(TYPES, types);
         return messages;
     }
 }

@@ -425,6 +425,40 @@ public class ConsentLedger {
         };
     }
 
+    /** What the metrics show of the ledger. */
+    public record Gauges(long outboxBacklog, long grantsWaiting, long oldestPendingConsentSeconds, Map<String, Long> attention) {
+    }
+
+    public Gauges gauges() {
+        return jdbc.inTransaction(c -> {
+            Instant now = Instant.now(clock);
+            long backlog = single(c, "select count(*) from outbox");
+            long waiting = single(c, "select count(*) from mailbox where grant_state in ('queued', 'deleting')");
+            long oldest = 0;
+            try (PreparedStatement s = c.prepareStatement("select min(updated_at) from tenant where consent_status = 'pending'");
+                 ResultSet rs = s.executeQuery()) {
+                if (rs.next() && rs.getObject(1) != null) {
+                    oldest = Math.max(0, java.time.Duration.between(Jdbc.instant(rs.getObject(1)), now).toSeconds());
+                }
+            }
+            Map<String, Long> attention = new LinkedHashMap<>();
+            try (PreparedStatement s = c.prepareStatement("select attention_cause, count(*) from tenant where attention_cause is not null group by attention_cause");
+                 ResultSet rs = s.executeQuery()) {
+                while (rs.next()) {
+                    attention.put(rs.getString(1), rs.getLong(2));
+                }
+            }
+            return new Gauges(backlog, waiting, oldest, attention);
+        });
+    }
+
+    private static long single(Connection c, String sql) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement(sql); ResultSet rs = s.executeQuery()) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
     /** A cheap round trip for the health check. */
     public void ping() {
         jdbc.inTransaction(c -> {

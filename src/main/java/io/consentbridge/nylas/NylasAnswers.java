@@ -20,11 +20,23 @@ public class NylasAnswers {
     private final ObjectMapper mapper;
     private final NylasRateGovernor rate;
     private final Duration maxRetryAfter;
+    private final NylasCallObserver observer;
 
     public NylasAnswers(ObjectMapper mapper, NylasRateGovernor rate, Duration maxRetryAfter) {
+        this(mapper, rate, maxRetryAfter, NylasCallObserver.NONE);
+    }
+
+    public NylasAnswers(ObjectMapper mapper, NylasRateGovernor rate, Duration maxRetryAfter, NylasCallObserver observer) {
         this.mapper = mapper;
         this.rate = rate;
         this.maxRetryAfter = maxRetryAfter;
+        this.observer = observer;
+    }
+
+    /** The endpoint a call went to, ids left out: {@code DELETE /v3/grants/{id}}. */
+    static String endpoint(String method, String path) {
+        String template = path == null ? "" : path.replaceAll("^(/v3/grants/|/v3/connectors/[^/]+/creds/)[^/?]+", "$1{id}");
+        return (method == null ? "POST" : method) + " " + template;
     }
 
     public JsonNode check(Exchange exchange) {
@@ -35,7 +47,13 @@ public class NylasAnswers {
                 : exchange.getMessage().getHeader("x-request-id", String.class);
         exchange.setProperty(NYLAS_REQUEST_ID, requestId);
 
-        boolean delete = "DELETE".equals(exchange.getProperty(NylasCalls.METHOD, String.class));
+        String method = exchange.getProperty(NylasCalls.METHOD, String.class);
+        boolean delete = "DELETE".equals(method);
+        JsonNode provider = body.path("error").path("provider_error");
+        boolean fromProvider = !provider.isMissingNode() && !provider.isNull();
+        // A 429 is Nylas's own limit (nylas_rate_limit_exceeded, no provider_error) or Microsoft throttling one tenant.
+        String limitedBy = status != 429 ? null : fromProvider ? "provider" : "nylas";
+        observer.answered(endpoint(method, exchange.getProperty(NylasCalls.PATH, String.class)), status, limitedBy);
         if (delete && (status >= 200 && status < 300 || status == 404)) {
             // A DELETE answers with no data; 404: the object is gone already, which is what was asked (contract §5).
             rate.succeeded();
@@ -53,14 +71,15 @@ public class NylasAnswers {
         JsonNode error = body.path("error");
         String message = error.path("message").asText(text == null ? "" : text);
         // Microsoft's own error (with its AADSTS code) may come only in provider_error: kept with the message.
-        JsonNode provider = error.path("provider_error");
-        if (!provider.isMissingNode() && !provider.isNull()) {
+        if (fromProvider) {
             message = message + " (provider: " + provider + ")";
         }
         NylasError failure = new NylasError(
                 error.path("type").asText(status == 429 ? "rate_limit_error" : "http_" + status),
                 message, status, requestId);
-        if (status == 429) {
+        if (status == 429 && !fromProvider) {
+            // Nylas's limit for the whole application: this instance slows down. Microsoft throttling one
+            // tenant slows only that tenant's calls (their retries wait), not everyone's.
             rate.throttled();
         }
         if (status == 429 || status >= 500) {

@@ -82,4 +82,26 @@ class NylasAnswersTest {
         assertThatThrownBy(() -> answers.check(answer(502, "<html>Bad gateway</html>", null)))
                 .isInstanceOfSatisfying(NylasRetryableException.class, e -> assertThat(e.error().type()).isEqualTo("http_502"));
     }
+
+    @Test
+    void nylasOwnLimitSlowsTheInstanceButAProviderLimitOnlyItsOwnCalls() {
+        java.util.List<String> seen = new java.util.ArrayList<>();
+        NylasRateGovernor governor = new NylasRateGovernor(40);
+        NylasAnswers observed = new NylasAnswers(new ObjectMapper(), governor, Duration.ofSeconds(60),
+                (endpoint, status, by) -> seen.add(endpoint + " " + status + " " + by));
+        Exchange provider = answer(429, "{\"request_id\":\"r\",\"error\":{\"type\":\"rate_limit_error\",\"message\":\"Too many requests\","
+                + "\"provider_error\":{\"code\":\"ApplicationThrottled\"}}}", "5");
+        provider.setProperty(NylasCalls.METHOD, "POST");
+        provider.setProperty(NylasCalls.PATH, "/v3/connect/custom");
+        assertThatThrownBy(() -> observed.check(provider)).isInstanceOf(NylasRetryableException.class);
+        assertThat(governor.currentLimit()).as("a tenant's throttling does not slow everyone").isEqualTo(40);
+        Exchange own = answer(429, "{\"request_id\":\"r\",\"error\":{\"type\":\"nylas_rate_limit_exceeded\",\"message\":\"slow down\"}}", null);
+        own.setProperty(NylasCalls.METHOD, "DELETE");
+        own.setProperty(NylasCalls.PATH, "/v3/grants/abc-123");
+        assertThatThrownBy(() -> observed.check(own)).isInstanceOf(NylasRetryableException.class);
+        assertThat(governor.currentLimit()).isEqualTo(20);
+        assertThat(seen).containsExactly("POST /v3/connect/custom 429 provider", "DELETE /v3/grants/{id} 429 nylas");
+        assertThat(NylasAnswers.endpoint("PATCH", "/v3/connectors/microsoft/creds/c-9")).isEqualTo("PATCH /v3/connectors/microsoft/creds/{id}");
+        assertThat(NylasAnswers.endpoint("GET", "/v3/grants")).isEqualTo("GET /v3/grants");
+    }
 }

@@ -1,0 +1,89 @@
+package io.consentbridge.ops;
+
+import io.consentbridge.ledger.ConsentLedger;
+import io.consentbridge.nylas.NylasCallObserver;
+import io.consentbridge.nylas.NylasRateGovernor;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The bundle's own metrics, beside Camel's, at {@code /observe/metrics} (Micrometer, Prometheus
+ * format): events published by type, Nylas calls by endpoint and status, 429s by who limited,
+ * the current rate limit, and what the ledger holds (outbox backlog, grants waiting, the oldest
+ * pending consent, tenants that need attention), refreshed by the route {@code metrics-refresh}.
+ * Until Camel's registry is there (before start), nothing is counted.
+ */
+public class BridgeMetrics implements NylasCallObserver {
+    private volatile MeterRegistry registry;
+    private final AtomicLong outboxBacklog = new AtomicLong();
+    private final AtomicLong grantsWaiting = new AtomicLong();
+    private final AtomicLong oldestPendingConsentSeconds = new AtomicLong();
+    private final AtomicLong consentRevoked = new AtomicLong();
+    private final AtomicLong secretInvalid = new AtomicLong();
+    private final AtomicLong attentionUnknown = new AtomicLong();
+
+    /** Called once the context has started and its meter registry exists. */
+    public void bind(MeterRegistry meters, NylasRateGovernor rate) {
+        Gauge.builder("consentbridge.nylas.rate_limit", rate, NylasRateGovernor::currentLimit)
+                .description("calls per second this instance allows itself now (halved by each 429 of Nylas's own)").register(meters);
+        Gauge.builder("consentbridge.outbox.backlog", outboxBacklog, AtomicLong::get)
+                .description("events and work records written but not yet on Kafka").register(meters);
+        Gauge.builder("consentbridge.grants.waiting", grantsWaiting, AtomicLong::get)
+                .description("mailboxes queued for a grant, restore or deletion that has not happened yet").register(meters);
+        Gauge.builder("consentbridge.consent.oldest_pending_seconds", oldestPendingConsentSeconds, AtomicLong::get)
+                .description("age of the oldest consent link still waiting for its admin").register(meters);
+        Gauge.builder("consentbridge.tenants.attention_needed", consentRevoked, AtomicLong::get).tag("cause", "consent_revoked")
+                .description("tenants waiting for an operator's action").register(meters);
+        Gauge.builder("consentbridge.tenants.attention_needed", secretInvalid, AtomicLong::get).tag("cause", "secret_invalid").register(meters);
+        Gauge.builder("consentbridge.tenants.attention_needed", attentionUnknown, AtomicLong::get).tag("cause", "unknown").register(meters);
+        this.registry = meters;
+    }
+
+    @Override
+    public void answered(String endpoint, int status, String limitedBy) {
+        MeterRegistry meters = registry;
+        if (meters == null) {
+            return;
+        }
+        Counter.builder("consentbridge.nylas.calls").description("answers from Nylas")
+                .tag("endpoint", endpoint).tag("status", String.valueOf(status)).register(meters).increment();
+        if (limitedBy != null) {
+            Counter.builder("consentbridge.nylas.rate_limited").description("429 answers, by who limited: nylas (the application) or provider (one tenant)")
+                    .tag("by", limitedBy).register(meters).increment();
+        }
+    }
+
+    /** An event sent on its own (consent link, rejection): its type read from the CloudEvent. */
+    public void published(String event) {
+        count(io.consentbridge.events.EventEnvelope.typeOf(event));
+    }
+
+    /** A relay round's records, once Kafka has them: events by type, work records as {@code work}. */
+    public void publishedAll(List<String> types) {
+        if (types != null) {
+            types.forEach(this::count);
+        }
+    }
+
+    /** The ledger's side, read every few seconds. */
+    public void refresh(ConsentLedger.Gauges gauges) {
+        outboxBacklog.set(gauges.outboxBacklog());
+        grantsWaiting.set(gauges.grantsWaiting());
+        oldestPendingConsentSeconds.set(gauges.oldestPendingConsentSeconds());
+        consentRevoked.set(gauges.attention().getOrDefault("consent_revoked", 0L));
+        secretInvalid.set(gauges.attention().getOrDefault("secret_invalid", 0L));
+        attentionUnknown.set(gauges.attention().getOrDefault("unknown", 0L));
+    }
+
+    private void count(String type) {
+        MeterRegistry meters = registry;
+        if (meters != null && type != null) {
+            Counter.builder("consentbridge.events.published").description("records on Kafka, by event type")
+                    .tag("type", type).register(meters).increment();
+        }
+    }
+}
