@@ -40,6 +40,8 @@ public final class Settings {
             Map.entry("SECRET_EXPIRY_WARNING", "credential.secret-expiry-warning"),
             Map.entry("NYLAS_WEBHOOK_SECRET", "nylas.webhook-secret"),
             Map.entry("RECONCILE_INTERVAL", "reconcile.interval"),
+            // Not in the contract's table: the log layout (read by the logging itself, checked here).
+            Map.entry("LOG_FORMAT", "log.format"),
             Map.entry("NYLAS_MAX_RPS", "nylas.max-requests-per-second"),
             Map.entry("ROUTES_DIR", "routes.dir"),
             Map.entry("ROUTES_RELOAD", "routes.reload"));

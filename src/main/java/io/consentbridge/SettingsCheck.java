@@ -83,6 +83,10 @@ public final class SettingsCheck {
             problem("reconcile.interval", value.apply("reconcile.interval"), "a duration of zero or more, such as PT24H");
         }
         duration("webhooks.remember", "an ISO-8601 duration such as P2D");
+        String logFormat = value.apply("log.format");
+        if (logFormat != null && !logFormat.isBlank() && !logFormat.trim().equals("text") && !logFormat.trim().equals("json")) {
+            problem("log.format", logFormat, "text or json");
+        }
         Duration warning = duration("credential.secret-expiry-warning", "an ISO-8601 duration such as P14D");
         if (warning != null && warning.isNegative()) {
             problem("credential.secret-expiry-warning", value.apply("credential.secret-expiry-warning"), "a duration of zero or more, such as P14D");

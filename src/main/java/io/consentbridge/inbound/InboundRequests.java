@@ -19,6 +19,7 @@ import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
 import io.consentbridge.secrets.Redaction;
 import org.apache.camel.Exchange;
+import org.slf4j.MDC;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -107,6 +108,9 @@ public class InboundRequests {
     }
 
     private JsonNode validated(String raw, JsonSchema schema, String reason, Exchange exchange) {
+        // A new record: the log lines about it carry its ids once they are known, never the last record's.
+        MDC.remove("tenant_id");
+        MDC.remove("request_id");
         Map<String, Object> headers = exchange.getMessage().getHeaders();
         CloudEventInput.Mode mode = CloudEventInput.mode(headers);
         if (raw == null || raw.isBlank()) {
@@ -137,9 +141,11 @@ public class InboundRequests {
             // Only values that could be ids: an over-long one would become an over-long record key.
             if (json.path("tenant_id").isTextual() && json.get("tenant_id").asText().length() <= MAX_ID_CHARS) {
                 exchange.setProperty(TENANT_ID, json.get("tenant_id").asText());
+                MDC.put("tenant_id", json.get("tenant_id").asText());
             }
             if (json.path("request_id").isTextual() && json.get("request_id").asText().length() <= MAX_ID_CHARS) {
                 exchange.setProperty(REQUEST_ID, json.get("request_id").asText());
+                MDC.put("request_id", json.get("request_id").asText());
             }
         }
         Set<ValidationMessage> problems = schema.validate(json);

@@ -51,6 +51,39 @@ public class LogLinesTest {
         assertThat(line).doesNotContain("pg-Secret-42", "h2-Secret-43").contains("password=***", "PASSWORD=***", "ssl=true");
     }
 
+    @Test
+    void theJsonLayoutIsOneObjectPerLineWithTheRecordsIdsAndMasksPasswords() throws Exception {
+        org.apache.logging.log4j.layout.template.json.JsonTemplateLayout json = org.apache.logging.log4j.layout.template.json.JsonTemplateLayout
+                .newBuilder().setConfiguration(new DefaultConfiguration()).setEventTemplateUri("classpath:log-event.json").build();
+        org.apache.logging.log4j.util.SortedArrayStringMap mdc = new org.apache.logging.log4j.util.SortedArrayStringMap();
+        mdc.putValue("tenant_id", "contoso");
+        mdc.putValue("request_id", "req-0001");
+        LogEvent event = Log4jLogEvent.newBuilder().setLoggerName("io.consentbridge.Test").setLevel(Level.WARN)
+                .setMessage(new SimpleMessage("tenant contoso\r\nforged line; ledger.url = jdbc:postgresql://db/x?password=pg-Secret-44"))
+                .setContextData(mdc).setThrown(new IllegalStateException("bad\ninput")).build();
+        String line = json.toSerializable(event);
+        String body = line.endsWith(System.lineSeparator()) ? line.substring(0, line.length() - System.lineSeparator().length()) : line;
+        assertThat(body).doesNotContain("\n", "\r", "pg-Secret-44");
+        com.fasterxml.jackson.databind.JsonNode fields = new com.fasterxml.jackson.databind.ObjectMapper().readTree(body);
+        assertThat(fields.path("level").asText()).isEqualTo("WARN");
+        assertThat(fields.path("tenant_id").asText()).isEqualTo("contoso");
+        assertThat(fields.path("request_id").asText()).isEqualTo("req-0001");
+        assertThat(fields.path("message").asText()).contains("forged line").contains("password=***");
+        assertThat(fields.path("error").asText()).isEqualTo("java.lang.IllegalStateException");
+        assertThat(fields.path("stack_trace").asText()).contains("at io.consentbridge");
+    }
+
+    @Test
+    void theTextLayoutNamesTheRecordsTenantAndRequest() {
+        org.apache.logging.log4j.util.SortedArrayStringMap mdc = new org.apache.logging.log4j.util.SortedArrayStringMap();
+        mdc.putValue("tenant_id", "contoso");
+        mdc.putValue("request_id", "req-0001");
+        LogEvent event = Log4jLogEvent.newBuilder().setLoggerName("io.consentbridge.Test").setLevel(Level.INFO)
+                .setMessage(new SimpleMessage("Consent link issued")).setContextData(mdc).build();
+        assertThat(SHIPPED.toSerializable(event)).contains("Test [contoso req-0001] - Consent link issued");
+        assertThat(format("no record here", null)).contains("Test - no record here");
+    }
+
     private static String format(String message, Throwable thrown) {
         LogEvent event = Log4jLogEvent.newBuilder().setLoggerName("io.consentbridge.Test").setLevel(Level.WARN)
                 .setMessage(new SimpleMessage(message)).setThrown(thrown).build();
