@@ -409,6 +409,10 @@ public class ConsentLedger {
                 }
             }
             status.put("mailboxes", counts);
+            FanOut fanOut = fanOut(c, tenantId, Instant.now(clock));
+            if (fanOut != null) {
+                status.put("progress", fanOut.asMap());
+            }
             return Optional.of(status);
         });
     }
@@ -423,6 +427,117 @@ public class ConsentLedger {
             case "failed", "expired", "deleted" -> grantState;
             default -> "pending";
         };
+    }
+
+    /**
+     * A running fan-out: mailboxes done (granted or failed) of all the tenant's mailboxes that are
+     * done or on their way, the pace over the last {@link #PACE_WINDOW}, and when it should end.
+     */
+    public record FanOut(String tenantId, long done, long total, double perSecond, Instant estimatedEnd) {
+        /** Grants per second, one decimal. */
+        public String pace() {
+            return String.format(java.util.Locale.ROOT, "%.1f", perSecond);
+        }
+
+        Map<String, Object> asMap() {
+            Map<String, Object> progress = new LinkedHashMap<>();
+            progress.put("done", done);
+            progress.put("total", total);
+            progress.put("grants_per_second", Math.round(perSecond * 10) / 10.0);
+            progress.put("estimated_end", estimatedEnd == null ? null : estimatedEnd.toString());
+            return progress;
+        }
+    }
+
+    static final java.time.Duration PACE_WINDOW = java.time.Duration.ofSeconds(10);
+
+    /** Every tenant whose mailboxes are being granted now (consented, some still queued). */
+    public List<FanOut> runningFanOuts() {
+        return jdbc.inTransaction(c -> {
+            Instant now = Instant.now(clock);
+            List<String> running = new ArrayList<>();
+            try (PreparedStatement s = c.prepareStatement("select distinct tenant_id from mailbox where grant_state = 'queued' order by tenant_id");
+                 ResultSet rs = s.executeQuery()) {
+                while (rs.next()) {
+                    running.add(rs.getString(1));
+                }
+            }
+            List<FanOut> fanOuts = new ArrayList<>();
+            for (String tenantId : running) {
+                FanOut fanOut = fanOut(c, tenantId, now);
+                if (fanOut != null) {
+                    fanOuts.add(fanOut);
+                }
+            }
+            return fanOuts;
+        });
+    }
+
+    private static FanOut fanOut(Connection c, String tenantId, Instant now) throws SQLException {
+        long queued = 0;
+        long done = 0;
+        long recent = 0;
+        try (PreparedStatement s = Jdbc.prepare(c, "select grant_state, count(*), sum(case when updated_at >= ? then 1 else 0 end)"
+                + " from mailbox where tenant_id = ? and grant_state in ('queued', 'granted', 'failed') group by grant_state", now.minus(PACE_WINDOW), tenantId);
+             ResultSet rs = s.executeQuery()) {
+            while (rs.next()) {
+                if (rs.getString(1).equals("queued")) {
+                    queued = rs.getLong(2);
+                } else {
+                    done += rs.getLong(2);
+                    recent += rs.getLong(3);
+                }
+            }
+        }
+        if (queued == 0) {
+            return null;
+        }
+        // The pace over the last 10 s, or since the fan-out began (its mailboxes were queued) when that is sooner.
+        long windowMillis = PACE_WINDOW.toMillis();
+        try (PreparedStatement s = Jdbc.prepare(c, "select min(updated_at) from mailbox where tenant_id = ? and grant_state = 'queued'", tenantId);
+             ResultSet rs = s.executeQuery()) {
+            if (rs.next() && rs.getObject(1) != null) {
+                long since = java.time.Duration.between(Jdbc.instant(rs.getObject(1)), now).toMillis();
+                windowMillis = Math.max(1000, Math.min(windowMillis, since));
+            }
+        }
+        double perSecond = recent * 1000.0 / windowMillis;
+        Instant end = perSecond > 0 ? now.plusMillis((long) (queued / perSecond * 1000)).truncatedTo(java.time.temporal.ChronoUnit.SECONDS) : null;
+        return new FanOut(tenantId, done, done + queued, perSecond, end);
+    }
+
+    /** One page of tenants, by tenant id, optionally of one consent status; and how many there are in all. */
+    public Map<String, Object> tenants(String status, int limit, int offset) {
+        return jdbc.inTransaction(c -> {
+            List<Map<String, Object>> page = new ArrayList<>();
+            String where = status == null ? "" : " where consent_status = ?";
+            Object[] filter = status == null ? new Object[0] : new Object[]{status};
+            Object[] paged = status == null ? new Object[]{limit, offset} : new Object[]{status, limit, offset};
+            try (PreparedStatement s = Jdbc.prepare(c, "select tenant_id, consent_status, request_id, credential_id, updated_at from tenant"
+                    + where + " order by tenant_id limit ? offset ?", paged);
+                 ResultSet rs = s.executeQuery()) {
+                while (rs.next()) {
+                    Map<String, Object> tenant = new LinkedHashMap<>();
+                    tenant.put("tenant_id", rs.getString(1));
+                    tenant.put("consent_status", rs.getString(2));
+                    tenant.put("request_id", rs.getString(3));
+                    tenant.put("credential_id", rs.getString(4));
+                    tenant.put("updated_at", Jdbc.instant(rs.getObject(5)).toString());
+                    page.add(tenant);
+                }
+            }
+            long total;
+            try (PreparedStatement s = Jdbc.prepare(c, "select count(*) from tenant" + where, filter); ResultSet rs = s.executeQuery()) {
+                rs.next();
+                total = rs.getLong(1);
+            }
+            Map<String, Object> answer = new LinkedHashMap<>();
+            answer.put("tenants", page);
+            answer.put("total", total);
+            answer.put("limit", limit);
+            answer.put("offset", offset);
+            return answer;
+        });
     }
 
     /** What the metrics show of the ledger. */

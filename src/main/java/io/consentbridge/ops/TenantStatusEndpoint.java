@@ -43,15 +43,55 @@ public class TenantStatusEndpoint {
             return;
         }
         server.getRouter().route(HttpMethod.GET, "/onboarding/:tenantId").blockingHandler(this::handle);
+        server.getRouter().route(HttpMethod.GET, "/onboarding").blockingHandler(this::list);
     }
 
-    void handle(RoutingContext ctx) {
+    /** {@code GET /onboarding?status=&limit=&offset=}: tenants by id, 50 a page by default (at most 500). */
+    void list(RoutingContext ctx) {
+        if (!authorized(ctx)) {
+            return;
+        }
+        String status = ctx.request().getParam("status");
+        Integer limit = number(ctx.request().getParam("limit"), 50);
+        Integer offset = number(ctx.request().getParam("offset"), 0);
+        if (limit == null || offset == null || limit < 1 || limit > 500 || offset < 0
+                || (status != null && (status.isBlank() || status.length() > 32))) {
+            respond(ctx, 400, Map.of("error", "invalid_request", "message", "limit 1-500, offset 0 or more, status a consent status"));
+            return;
+        }
+        try {
+            respond(ctx, 200, ledger.tenants(status, limit, offset));
+        } catch (RuntimeException e) {
+            LOG.warn("tenant list failed: {}", e.getMessage());
+            respond(ctx, 503, Map.of("error", "unavailable", "message", "the ledger is not reachable"));
+        }
+    }
+
+    private static Integer number(String text, int otherwise) {
+        if (text == null) {
+            return otherwise;
+        }
+        try {
+            return Integer.parseInt(text.trim());
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    private boolean authorized(RoutingContext ctx) {
         String auth = ctx.request().getHeader("Authorization");
         byte[] given = auth == null ? new byte[0] : auth.getBytes(StandardCharsets.UTF_8);
         if (!MessageDigest.isEqual(expected, given)) {
             // Before the answer: a header added after end() is never sent.
             ctx.response().putHeader("WWW-Authenticate", "Bearer");
             respond(ctx, 401, Map.of("error", "unauthorized", "message", "send Authorization: Bearer <ADMIN_TOKEN>"));
+            return false;
+        }
+        return true;
+    }
+
+    void handle(RoutingContext ctx) {
+        if (!authorized(ctx)) {
             return;
         }
         String tenantId = ctx.pathParam("tenantId");
@@ -68,7 +108,7 @@ public class TenantStatusEndpoint {
         }
     }
 
-    private void respond(RoutingContext ctx, int status, Map<String, ?> body) {
+    private void respond(RoutingContext ctx, int status, Object body) {
         try {
             ctx.response().setStatusCode(status)
                     .putHeader("Content-Type", "application/json")
