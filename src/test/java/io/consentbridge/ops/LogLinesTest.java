@@ -82,6 +82,14 @@ public class LogLinesTest {
                 .setMessage(new SimpleMessage("Consent link issued")).setContextData(mdc).build();
         assertThat(SHIPPED.toSerializable(event)).contains("Test [contoso req-0001] - Consent link issued");
         assertThat(format("no record here", null)).contains("Test - no record here");
+        // The ids come from input: they cannot forge a line either.
+        org.apache.logging.log4j.util.SortedArrayStringMap forged = new org.apache.logging.log4j.util.SortedArrayStringMap();
+        forged.putValue("tenant_id", "evil\r\n2026-12-01 12:00:00.000 INFO  [main] ConsentBridge - FORGED\u2028x");
+        forged.putValue("request_id", "r\u0000\n1");
+        String line = SHIPPED.toSerializable(Log4jLogEvent.newBuilder().setLoggerName("io.consentbridge.Test").setLevel(Level.INFO)
+                .setMessage(new SimpleMessage("m")).setContextData(forged).build());
+        String body = line.substring(0, line.length() - System.lineSeparator().length());
+        assertThat(body).doesNotContain("\r", "\n", "\u2028", "\u0000").contains("evil\\r\\n2026-12-01");
     }
 
     private static String format(String message, Throwable thrown) {
