@@ -19,6 +19,7 @@ import io.consentbridge.ledger.LedgerDatabase;
 import io.consentbridge.ledger.LedgerIdentity;
 import io.consentbridge.ledger.Outbox;
 import io.consentbridge.ledger.GrantHealth;
+import io.consentbridge.ledger.RateShares;
 import io.consentbridge.ledger.TenantLifecycle;
 import io.consentbridge.nylas.GrantListing;
 import io.consentbridge.webhooks.NylasWebhooks;
@@ -98,6 +99,10 @@ public class BridgeConfiguration implements CamelConfiguration {
     String webhookSecret;
     @PropertyInject("reconcile.interval")
     String reconcileInterval;
+    @PropertyInject(value = "nylas.rate-share.leave-after", defaultValue = "PT3S")
+    String rateLeaveAfter;
+    @PropertyInject(value = "nylas.rate-share.settle", defaultValue = "PT1.5S")
+    String rateSettle;
     @PropertyInject("topics.grant-work")
     String grantWorkTopic;
     @PropertyInject("grants.partitions")
@@ -179,6 +184,16 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("metrics", metrics);
         registry.bind("nylasAnswers", new NylasAnswers(mapper, rate, Duration.parse(maxRetryAfter), metrics));
         registry.bind("nylasRate", rate);
+        RateShares shares = new RateShares(dataSource, clock, instanceId, Duration.parse(rateLeaveAfter), Duration.parse(rateSettle));
+        registry.bind("rateShares", shares);
+        // Stopped before the pools close: the others get this instance's share back at once.
+        stopWith(context, () -> {
+            try {
+                shares.leave();
+            } catch (RuntimeException e) {
+                // The ledger is away: the others take the share back after rate-share.leave-after.
+            }
+        });
         registry.bind("nylasHttpClient", new NylasHttpClientConfigurer(nylasApiKey));
         registry.bind("consentCallback", new ConsentCallback(callbackLedger));
         registry.bind("callbackPages", new CallbackPages());

@@ -379,6 +379,43 @@ class LedgerStateTest {
     }
 
     @Test
+    void theRateCapIsSharedByTheInstancesAliveAndADeadOnesShareComesBack() {
+        RateShares a = new RateShares(db, clock, "a", Duration.ofSeconds(3), Duration.ofMillis(1500));
+        RateShares b = new RateShares(db, clock, "b", Duration.ofSeconds(3), Duration.ofMillis(1500));
+        io.consentbridge.nylas.NylasRateGovernor rateA = new io.consentbridge.nylas.NylasRateGovernor(40);
+        io.consentbridge.nylas.NylasRateGovernor rateB = new io.consentbridge.nylas.NylasRateGovernor(40);
+        RateShares.Members alone = a.heartbeat();
+        rateA.shareAmong(alone.alive(), alone.settled());
+        assertThat(rateA.currentLimit()).isEqualTo(40);
+
+        // b joins: a lowers at once, b waits until a has (one call a second meanwhile).
+        clock.now = clock.now.plusMillis(500);
+        RateShares.Members joining = b.heartbeat();
+        rateB.shareAmong(joining.alive(), joining.settled());
+        RateShares.Members two = a.heartbeat();
+        rateA.shareAmong(two.alive(), two.settled());
+        assertThat(rateA.currentLimit()).isEqualTo(20);
+        assertThat(rateB.currentLimit()).isEqualTo(1);
+        clock.now = clock.now.plusMillis(1500);
+        a.heartbeat();
+        RateShares.Members settled = b.heartbeat();
+        rateB.shareAmong(settled.alive(), settled.settled());
+        assertThat(rateB.currentLimit()).isEqualTo(20);
+        assertThat(rateA.currentLimit() + rateB.currentLimit()).isEqualTo(40);
+
+        // b dies (no more heartbeats): within the silence allowed, a has the whole cap again.
+        clock.now = clock.now.plusMillis(3100);
+        RateShares.Members back = a.heartbeat();
+        rateA.shareAmong(back.alive(), back.settled());
+        assertThat(back.alive()).isEqualTo(1);
+        assertThat(rateA.currentLimit()).isEqualTo(40);
+        // A graceful stop gives the share back at once.
+        b.heartbeat();
+        b.leave();
+        assertThat(a.heartbeat().alive()).isEqualTo(1);
+    }
+
+    @Test
     void removedMailboxesCanBeAskedForAgain() {
         onboardAndConsent(onboarding("contoso", "r1", null, null, "a@contoso.com", "b@contoso.com"));
         List<GrantWork> grants = work(drain());
