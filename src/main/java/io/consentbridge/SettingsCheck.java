@@ -83,6 +83,8 @@ public final class SettingsCheck {
             problem("reconcile.interval", value.apply("reconcile.interval"), "a duration of zero or more, such as PT24H");
         }
         duration("webhooks.remember", "an ISO-8601 duration such as P2D");
+        duration("nylas.rate-share.leave-after", "an ISO-8601 duration such as PT3S");
+        duration("nylas.rate-share.settle", "an ISO-8601 duration such as PT1.5S");
         String logFormat = value.apply("log.format");
         if (logFormat != null && !logFormat.isBlank() && !logFormat.trim().equals("text") && !logFormat.trim().equals("json")) {
             problem("log.format", logFormat, "text or json");

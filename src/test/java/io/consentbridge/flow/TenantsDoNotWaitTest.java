@@ -1,0 +1,55 @@
+package io.consentbridge.flow;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.consentbridge.support.BridgeUnderTest;
+import io.consentbridge.support.TopicReader;
+import org.apache.kafka.common.utils.Utils;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * No tenant waits for another: a tenant whose credential call Nylas keeps refusing with 429 and a
+ * long Retry-After holds up only its own partition; a tenant on another partition gets its link.
+ */
+class TenantsDoNotWaitTest {
+    static final Duration WAIT = Duration.ofSeconds(60);
+
+    @RegisterExtension
+    static final BridgeUnderTest bridge = new BridgeUnderTest();
+    static final TopicReader urls = bridge.reader("consent-urls");
+
+    /** Kafka's default partitioner for a keyed record. */
+    static int partition(String key, int partitions) {
+        return Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % partitions;
+    }
+
+    @Test
+    void aTenantRetryingItsCredentialDoesNotHoldUpATenantOnAnotherPartition() {
+        String slow = "slowco";
+        String fast = "fastco";
+        for (int i = 0; partition(fast, 3) == partition(slow, 3); i++) {
+            fast = "fastco" + i;
+        }
+        String slowName = "consent-bridge/" + slow + "/";
+        // Nylas throttles the slow tenant's credential call, asking for 20 s each time.
+        bridge.nylas.failWhen(r -> r.path().equals("/v3/connectors/microsoft/creds") && r.json().path("name").asText().startsWith(slowName), 429, 20);
+        bridge.send("onboarding", slow, "{\"request_id\":\"req-slow\",\"tenant_id\":\"" + slow + "\"}");
+        // Until its first attempt has been refused, the slow tenant holds its consumer.
+        org.awaitility.Awaitility.await().atMost(WAIT).until(() -> bridge.nylas.requests().stream()
+                .anyMatch(r -> r.json().path("name").asText().startsWith(slowName)));
+        long sent = System.nanoTime();
+        bridge.send("onboarding", fast, "{\"request_id\":\"req-fast\",\"tenant_id\":\"" + fast + "\"}");
+        String fastTenant = fast;
+        JsonNode issued = urls.awaitEvent(e -> fastTenant.equals(e.path("subject").asText()), Duration.ofSeconds(15));
+        long seconds = Duration.ofNanos(System.nanoTime() - sent).toSeconds();
+        assertThat(issued.path("data").path("request_id").asText()).isEqualTo("req-fast");
+        assertThat(seconds).as("the other tenant's link came while the slow one waited on Retry-After").isLessThan(15);
+        assertThat(urls.events().stream().filter(e -> slow.equals(e.path("subject").asText()))).isEmpty();
+        bridge.nylas.clearFaults();
+    }
+}
