@@ -22,7 +22,6 @@ public record GrantWork(@JsonProperty("tenant_id") String tenantId,
     public GrantWork {
     }
 
-    public static final String GRANT = "grant";
     public static final String RESTORE = "restore";
     public static final String DELETE = "delete";
 

@@ -541,13 +541,12 @@ public class ConsentLedger {
     }
 
     /** What the metrics show of the ledger. */
-    public record Gauges(long outboxBacklog, long grantsWaiting, long oldestPendingConsentSeconds, Map<String, Long> attention) {
+    public record Gauges(long grantsWaiting, long oldestPendingConsentSeconds, Map<String, Long> attention) {
     }
 
     public Gauges gauges() {
         return jdbc.inTransaction(c -> {
             Instant now = Instant.now(clock);
-            long backlog = single(c, "select count(*) from outbox");
             long waiting = single(c, "select count(*) from mailbox where grant_state in ('queued', 'deleting')");
             long oldest = 0;
             try (PreparedStatement s = c.prepareStatement("select min(updated_at) from tenant where consent_status = 'pending'");
@@ -563,7 +562,7 @@ public class ConsentLedger {
                     attention.put(rs.getString(1), rs.getLong(2));
                 }
             }
-            return new Gauges(backlog, waiting, oldest, attention);
+            return new Gauges(waiting, oldest, attention);
         });
     }
 

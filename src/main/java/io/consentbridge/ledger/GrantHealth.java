@@ -15,10 +15,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * The ledger's part for keeping grants healthy (contract §5): Nylas's grant notifications, expiry
@@ -124,11 +122,7 @@ public class GrantHealth {
                 }
                 case "grant.updated" -> {
                     if (reauthenticated) {
-                        int won = Jdbc.update(c, "update mailbox set grant_state = 'granted', updated_at = ? where tenant_id = ? and email = ?"
-                                + " and grant_id = ? and grant_state = 'expired'", now, tenantId, email, grantId);
-                        if (won == 1) {
-                            Outbox.add(c, now, events.grantRestored(tenantId, null, credentialId, email, grantId));
-                        }
+                        restoredAtNylas(c, tenantId, email, grantId, credentialId, null, now);
                     }
                 }
                 default -> {
@@ -186,20 +180,11 @@ public class GrantHealth {
                 if (told == 1) {
                     long affected = count(c, "select count(*) from mailbox where tenant_id = ? and grant_state = 'expired'", work.tenantId());
                     Outbox.add(c, now, events.attentionNeeded(work.tenantId(), work.requestId(), work.credentialId(), cause.cause(),
-                            cause.action(), affected, attentionError(error)));
+                            cause.action(), affected, error.asEventField()));
                 }
             }
             return cause;
         });
-    }
-
-    private static Map<String, Object> attentionError(NylasError error) {
-        Map<String, Object> field = new java.util.LinkedHashMap<>();
-        field.put("type", error.type());
-        field.put("message", error.message());
-        field.put("http_status", error.httpStatus());
-        field.put("request_id", error.requestId());
-        return field;
     }
 
     /**
@@ -234,6 +219,17 @@ public class GrantHealth {
         String[] probe = expired.get(0);
         Jdbc.update(c, "update tenant set probe_email = ? where tenant_id = ?", probe[0], tenantId);
         MailboxRows.queue(c, grantWork, tenantId, credentialId, List.<String[]>of(probe), true, now);
+    }
+
+    /** An expired grant Nylas says is valid again: the mailbox is granted and grant.restored told, once. */
+    private boolean restoredAtNylas(Connection c, String tenantId, String email, String grantId, String credentialId, String requestId,
+                                    Instant now) throws SQLException {
+        int won = Jdbc.update(c, "update mailbox set grant_state = 'granted', updated_at = ? where tenant_id = ? and email = ?"
+                + " and grant_id = ? and grant_state = 'expired'", now, tenantId, email, grantId);
+        if (won == 1) {
+            Outbox.add(c, now, events.grantRestored(tenantId, requestId, credentialId, email, grantId));
+        }
+        return won == 1;
     }
 
     /** Marks a granted mailbox expired and announces it; false when it was not granted (already handled). */
@@ -303,11 +299,11 @@ public class GrantHealth {
     public Counts reconcile(String tenantId, String requestId, Map<String, String> atNylas, Instant listedFrom) {
         List<LedgerGrant> grants = grantsToCheck(tenantId, listedFrom);
         Counts total = new Counts(0, 0, 0, 0, 0);
-        Set<String> tenants = new LinkedHashSet<>();
-        grants.forEach(g -> tenants.add(g.tenantId()));
-        for (String tenant : tenants) {
-            List<LedgerGrant> ofTenant = grants.stream().filter(g -> g.tenantId().equals(tenant)).toList();
-            total = total.plus(jdbc.inTransaction(c -> reconcileTenant(c, tenant, requestId, ofTenant, atNylas)));
+        // One pass over the list: grouped by tenant (in the order read), not filtered again per tenant.
+        Map<String, List<LedgerGrant>> byTenant = grants.stream()
+                .collect(java.util.stream.Collectors.groupingBy(LedgerGrant::tenantId, java.util.LinkedHashMap::new, java.util.stream.Collectors.toList()));
+        for (Map.Entry<String, List<LedgerGrant>> tenant : byTenant.entrySet()) {
+            total = total.plus(jdbc.inTransaction(c -> reconcileTenant(c, tenant.getKey(), requestId, tenant.getValue(), atNylas)));
         }
         Counts counts = total;
         jdbc.inTransaction(c -> {
@@ -345,11 +341,8 @@ public class GrantHealth {
                 }
             } else if (valid) {
                 // Expired here, valid there (re-authenticated outside, or a notification was missed).
-                int won = Jdbc.update(c, "update mailbox set grant_state = 'granted', updated_at = ? where tenant_id = ? and email = ?"
-                        + " and grant_id = ? and grant_state = 'expired'", now, tenantId, grant.email(), grant.grantId());
-                if (won == 1) {
+                if (restoredAtNylas(c, tenantId, grant.email(), grant.grantId(), credentialId, requestId, now)) {
                     restored++;
-                    Outbox.add(c, now, events.grantRestored(tenantId, requestId, credentialId, grant.email(), grant.grantId()));
                 }
             } else {
                 expired++;

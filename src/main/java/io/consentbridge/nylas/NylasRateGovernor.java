@@ -35,9 +35,6 @@ public class NylasRateGovernor {
         current.updateAndGet(v -> v >= before ? next : Math.min(v, next));
     }
 
-    public int share() {
-        return share;
-    }
 
     public int currentLimit() {
         return current.get();

@@ -70,8 +70,8 @@ public class BridgeMetrics implements NylasCallObserver {
     }
 
     /** The ledger's side, read every few seconds. */
-    public void refresh(ConsentLedger.Gauges gauges) {
-        outboxBacklog.set(gauges.outboxBacklog());
+    public void refresh(ConsentLedger.Gauges gauges, long backlog) {
+        outboxBacklog.set(backlog);
         grantsWaiting.set(gauges.grantsWaiting());
         oldestPendingConsentSeconds.set(gauges.oldestPendingConsentSeconds());
         consentRevoked.set(gauges.attention().getOrDefault("consent_revoked", 0L));
