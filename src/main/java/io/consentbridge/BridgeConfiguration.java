@@ -7,7 +7,6 @@ import io.consentbridge.callback.ConsentCallback;
 import io.consentbridge.consent.ConsentLinks;
 import io.consentbridge.events.EventEnvelope;
 import io.consentbridge.events.ResultEvents;
-import io.consentbridge.grants.GrantWorkTopic;
 import io.consentbridge.inbound.InboundRequests;
 import io.consentbridge.kafka.KafkaOffsets;
 import io.consentbridge.kafka.OutboxMessages;
@@ -19,6 +18,7 @@ import io.consentbridge.ledger.LedgerDatabase;
 import io.consentbridge.ledger.LedgerIdentity;
 import io.consentbridge.ledger.Outbox;
 import io.consentbridge.ledger.GrantHealth;
+import io.consentbridge.ledger.GrantQueue;
 import io.consentbridge.ledger.RateShares;
 import io.consentbridge.ledger.TenantLifecycle;
 import io.consentbridge.nylas.GrantListing;
@@ -103,10 +103,8 @@ public class BridgeConfiguration implements CamelConfiguration {
     String rateLeaveAfter;
     @PropertyInject(value = "nylas.rate-share.settle", defaultValue = "PT1.5S")
     String rateSettle;
-    @PropertyInject("topics.grant-work")
-    String grantWorkTopic;
-    @PropertyInject("grants.partitions")
-    int grantPartitions;
+    @PropertyInject("grants.consumers")
+    int grantWorkers;
     @PropertyInject("kafka.group-id")
     String groupId;
     /** {@code --check}: build everything, connect to nothing (see RouteCheck). */
@@ -140,16 +138,15 @@ public class BridgeConfiguration implements CamelConfiguration {
                 blankToNull(ledgerUser), blankToNull(ledgerPassword), 1);
         EventEnvelope events = new EventEnvelope(mapper, clock);
         ResultEvents results = new ResultEvents(events, resultTopic);
-        GrantWorkTopic grantWork = new GrantWorkTopic(grantWorkTopic, grantPartitions, mapper);
-        ConsentLedger ledger = new ConsentLedger(dataSource, clock, results, grantWork, mapper);
+        ConsentLedger ledger = new ConsentLedger(dataSource, clock, results, mapper);
         // A burst of callbacks shares its commits: each answer still waits for its own to be durable.
         // H2 writes one commit at a time, so one writer with larger groups is fastest there; PostgreSQL
         // commits in parallel, so it gets a writer per callback connection (CallbackBenchmark, 200 at once,
         // p99 above the HTTP floor: H2 +48..98 ms with one writer, +154 with four; PostgreSQL +130..156
         // with four, +250 with one).
         int writers = ledgerUrl.startsWith("jdbc:h2:") ? 1 : callbackPoolSize;
-        ConsentLedger callbackLedger = ConsentLedger.groupCommitting(callbackDataSource, writers, 100, clock, results, grantWork, mapper);
-        ConsentLedger healthLedger = new ConsentLedger(healthDataSource, clock, results, grantWork, mapper);
+        ConsentLedger callbackLedger = ConsentLedger.groupCommitting(callbackDataSource, writers, 100, clock, results, mapper);
+        ConsentLedger healthLedger = new ConsentLedger(healthDataSource, clock, results, mapper);
         // Closed after the routes have stopped, so in-flight work can still record its outcome.
         stopWith(context, () -> {
             callbackLedger.close();
@@ -161,12 +158,12 @@ public class BridgeConfiguration implements CamelConfiguration {
 
         registry.bind("ledgerDataSource", dataSource);
         registry.bind("ledger", ledger);
-        registry.bind("lifecycle", new TenantLifecycle(dataSource, clock, results, grantWork, Duration.parse(secretExpiryWarning)));
+        registry.bind("lifecycle", new TenantLifecycle(dataSource, clock, results, Duration.parse(secretExpiryWarning)));
         String instanceId = UUID.randomUUID().toString();
-        registry.bind("grantHealth", new GrantHealth(dataSource, clock, results, grantWork, instanceId, Duration.parse(reconcileInterval)));
+        registry.bind("grantHealth", new GrantHealth(dataSource, clock, results, instanceId, Duration.parse(reconcileInterval)));
         // Nylas sends notifications in floods (thousands when a tenant's consent is revoked): they share
         // commits on the callbacks' connections, each answered only once its own is durable.
-        GrantHealth notifications = GrantHealth.groupCommitting(callbackDataSource, writers, 100, clock, results, grantWork);
+        GrantHealth notifications = GrantHealth.groupCommitting(callbackDataSource, writers, 100, clock, results);
         stopWith(context, notifications::close);
         registry.bind("notifications", notifications);
         registry.bind("nylasWebhooks", new NylasWebhooks(webhookSecret, mapper));
@@ -174,7 +171,8 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("consentLinks", new ConsentLinks(nylasApiUri, nylasClientId, redirectUri, clock, Duration.parse(consentTtl)));
         registry.bind("resultEvents", results);
         registry.bind("outbox", new Outbox(dataSource, clock, instanceId, Duration.parse(outboxLease)));
-        registry.bind("outboxMessages", new OutboxMessages(grantWorkTopic));
+        registry.bind("outboxMessages", new OutboxMessages());
+        registry.bind("grantQueue", new GrantQueue(dataSource, instanceId, 2 * grantWorkers));
         InboundRequests inbound = new InboundRequests();
         registry.bind("inboundRequests", inbound);
         registry.bind("deadLetters", new DeadLetters(events, inbound, mapper));
@@ -222,8 +220,7 @@ public class BridgeConfiguration implements CamelConfiguration {
             sharing.close();
             admin.close(Duration.ofSeconds(2));
         });
-        TopicSetup.ensure(brokers, List.of(onboardingTopic, mailboxTopic, commandTopic, consentUrlTopic, resultTopic, dlqTopic),
-                grantWorkTopic, grantPartitions);
+        TopicSetup.ensure(brokers, List.of(onboardingTopic, mailboxTopic, commandTopic, consentUrlTopic, resultTopic, dlqTopic));
 
         TenantStatusEndpoint status = new TenantStatusEndpoint(ledger, mapper, adminToken);
         context.addStartupListener(new StartupListener() {

@@ -100,7 +100,7 @@ public final class SettingsCheck {
             warn("nylas.max-requests-per-second", String.valueOf(rps), "Nylas allows " + NYLAS_LIMIT
                     + " requests per second per application; more is answered with 429");
         }
-        for (String key : List.of("ledger.pool-size", "ledger.callback-pool-size", "grants.partitions", "grants.consumers",
+        for (String key : List.of("ledger.pool-size", "ledger.callback-pool-size", "grants.consumers", "grants.claim-interval-ms",
                 "outbox.batch-size", "outbox.poll-interval-ms", "consent.expiry-check-interval-ms",
                 "nylas.retry.initial-delay-ms", "nylas.retry.max-delay-ms")) {
             positive(key);
@@ -252,7 +252,7 @@ public final class SettingsCheck {
     private void topics() {
         Map<String, String> seen = new HashMap<>();
         for (String key : List.of("topics.onboarding", "topics.mailboxes", "topics.consent-urls", "topics.results", "topics.dlq",
-                "topics.commands", "topics.grant-work")) {
+                "topics.commands")) {
             String topic = value.apply(key);
             if (blank(topic) || !TOPIC.matcher(topic).matches() || topic.equals(".") || topic.equals("..")) {
                 problem(key, topic, "a Kafka topic name: 1 to 249 of a-z A-Z 0-9 . _ -");

@@ -13,21 +13,14 @@ import java.util.List;
 /**
  * A relay round's outbox records as Kafka messages, for the route {@code outbox-relay}: the Kafka
  * producer sends a list as one batch and waits for every acknowledgement, so a round costs one
- * send, not one per event. Each message names its own topic and key; events carry the CloudEvents
- * header, work items nothing.
+ * send, not one per event. Each message names its own topic and key and carries the CloudEvents
+ * content-type header.
  */
 public class OutboxMessages {
     /** Exchange property of a relay round: the ids of the records it sends, deleted once sent. */
     public static final String IDS = "outboxIds";
-    /** Exchange property of a relay round: the event type of each record ({@code work} for work items), for the metrics. */
+    /** Exchange property of a relay round: the event type of each record, for the metrics. */
     public static final String TYPES = "outboxTypes";
-
-    /** The internal topic whose records are work items, not events: they get no CloudEvents header. */
-    private final String workTopic;
-
-    public OutboxMessages(String workTopic) {
-        this.workTopic = workTopic;
-    }
 
     public List<Message> toMessages(List<OutboxRecord> records, Exchange exchange) {
         List<Message> messages = new ArrayList<>(records.size());
@@ -38,12 +31,8 @@ public class OutboxMessages {
             Message message = new DefaultMessage(exchange);
             message.setHeader(KafkaConstants.OVERRIDE_TOPIC, record.topic());
             message.setHeader(KafkaConstants.KEY, record.key());
-            if (!record.topic().equals(workTopic)) {
-                message.setHeader(EventEnvelope.CONTENT_TYPE_HEADER, EventEnvelope.STRUCTURED);
-                types.add(EventEnvelope.typeOf(record.payload()));
-            } else {
-                types.add("work");
-            }
+            message.setHeader(EventEnvelope.CONTENT_TYPE_HEADER, EventEnvelope.STRUCTURED);
+            types.add(EventEnvelope.typeOf(record.payload()));
             if (record.partition() != null) {
                 message.setHeader(KafkaConstants.PARTITION_KEY, record.partition());
             }

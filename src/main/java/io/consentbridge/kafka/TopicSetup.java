@@ -2,9 +2,7 @@ package io.consentbridge.kafka;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.admin.TopicDescription;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,9 +16,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * Makes sure the topics exist before the routes start: the contract's topics with the cluster's
- * defaults, and the internal grant-work topic with at least the partitions that grant records are
- * spread over. A cluster that forbids creating topics only earns a warning.
+ * Makes sure the contract's topics exist before the routes start, with the cluster's defaults. A
+ * cluster that forbids creating topics only earns a warning.
  */
 public class TopicSetup {
     private static final Logger LOG = LoggerFactory.getLogger(TopicSetup.class);
@@ -30,9 +27,9 @@ public class TopicSetup {
      * the start: one line says so, and the topics are created in the background once it answers
      * (until then the bundle is not ready, as Kafka's health checks say).
      */
-    public static void ensure(String brokers, List<String> topics, String grantWorkTopic, int grantWorkPartitions) {
+    public static void ensure(String brokers, List<String> topics) {
         try {
-            attempt(brokers, topics, grantWorkTopic, grantWorkPartitions, 2);
+            attempt(brokers, topics, 2);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (TimeoutException | ExecutionException unreachable) {
@@ -42,7 +39,7 @@ public class TopicSetup {
             }
             LOG.warn("Kafka does not answer at KAFKA_BROKERS (camel.component.kafka.brokers) = {}: starting anyway, not ready until it"
                     + " does; the topics are created once it answers", brokers);
-            Thread retry = new Thread(() -> retry(brokers, topics, grantWorkTopic, grantWorkPartitions), "topic-setup");
+            Thread retry = new Thread(() -> retry(brokers, topics), "topic-setup");
             retry.setDaemon(true);
             retry.start();
         } catch (Exception e) {
@@ -50,10 +47,10 @@ public class TopicSetup {
         }
     }
 
-    private static void retry(String brokers, List<String> topics, String grantWorkTopic, int grantWorkPartitions) {
+    private static void retry(String brokers, List<String> topics) {
         while (!Thread.currentThread().isInterrupted()) {
             try {
-                attempt(brokers, topics, grantWorkTopic, grantWorkPartitions, 10);
+                attempt(brokers, topics, 10);
                 LOG.info("Kafka answers at {}: topics are in place", brokers);
                 return;
             } catch (InterruptedException e) {
@@ -68,7 +65,7 @@ public class TopicSetup {
         }
     }
 
-    private static void attempt(String brokers, List<String> topics, String grantWorkTopic, int grantWorkPartitions, int seconds)
+    private static void attempt(String brokers, List<String> topics, int seconds)
             throws InterruptedException, ExecutionException, TimeoutException {
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, brokers,
                 AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, seconds * 1000, AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, seconds * 1000))) {
@@ -79,16 +76,9 @@ public class TopicSetup {
                     missing.add(new NewTopic(topic, Optional.empty(), Optional.empty()));
                 }
             }
-            if (!existing.contains(grantWorkTopic)) {
-                missing.add(new NewTopic(grantWorkTopic, Optional.of(grantWorkPartitions), Optional.empty()));
-            }
             if (!missing.isEmpty()) {
                 admin.createTopics(missing).all().get(30, TimeUnit.SECONDS);
                 LOG.info("created topics {}", missing.stream().map(NewTopic::name).toList());
-            }
-            TopicDescription work = admin.describeTopics(List.of(grantWorkTopic)).allTopicNames().get(30, TimeUnit.SECONDS).get(grantWorkTopic);
-            if (work.partitions().size() < grantWorkPartitions) {
-                admin.createPartitions(Map.of(grantWorkTopic, NewPartitions.increaseTo(grantWorkPartitions))).all().get(30, TimeUnit.SECONDS);
             }
         }
     }

@@ -9,7 +9,6 @@ import io.consentbridge.consent.ConsentLinks;
 import io.consentbridge.events.OutboundRecord;
 import io.consentbridge.events.ResultEvents;
 import io.consentbridge.grants.GrantWork;
-import io.consentbridge.grants.GrantWorkTopic;
 import io.consentbridge.inbound.InvalidMailbox;
 import io.consentbridge.inbound.MailboxRequest;
 import io.consentbridge.inbound.OnboardingRequest;
@@ -34,9 +33,9 @@ import java.util.function.Function;
 /**
  * The onboarding ledger: tenants, their consent state, every mailbox and its grant outcome.
  * Each method is one transaction; the records it causes (events, grant work) go into the
- * {@link Outbox} in that same transaction, so state and events never disagree. Conditional updates
- * make every state change happen once, even with several instances on one database. What the
- * events say is {@link ResultEvents}'s business, where grant work goes {@link GrantWorkTopic}'s.
+ * {@link Outbox} (events) and the {@link GrantQueue} (grant work) in that same transaction, so state,
+ * events and work never disagree. Conditional updates make every state change happen once, even
+ * with several instances on one database. What the events say is {@link ResultEvents}'s business.
  */
 public class ConsentLedger {
     public enum Admission { NEW, RESUME, DUPLICATE }
@@ -47,11 +46,10 @@ public class ConsentLedger {
     private final Jdbc jdbc;
     private final Clock clock;
     private final ResultEvents events;
-    private final GrantWorkTopic grantWork;
     private final ObjectMapper mapper;
 
-    public ConsentLedger(DataSource dataSource, Clock clock, ResultEvents events, GrantWorkTopic grantWork, ObjectMapper mapper) {
-        this(new Jdbc(dataSource), clock, events, grantWork, mapper);
+    public ConsentLedger(DataSource dataSource, Clock clock, ResultEvents events, ObjectMapper mapper) {
+        this(new Jdbc(dataSource), clock, events, mapper);
     }
 
     /**
@@ -59,8 +57,8 @@ public class ConsentLedger {
      * callbacks, which come in bursts and each wait for their commit. Close it to stop its writer.
      */
     public static ConsentLedger groupCommitting(DataSource dataSource, int writers, int maxGroup, Clock clock,
-                                                ResultEvents events, GrantWorkTopic grantWork, ObjectMapper mapper) {
-        return new ConsentLedger(new GroupCommit(dataSource, "ledger-group-commit", writers, maxGroup), clock, events, grantWork, mapper);
+                                                ResultEvents events, ObjectMapper mapper) {
+        return new ConsentLedger(new GroupCommit(dataSource, "ledger-group-commit", writers, maxGroup), clock, events, mapper);
     }
 
     /** Stops the group commit writer, if this ledger has one; the pool is closed by its owner. */
@@ -70,11 +68,10 @@ public class ConsentLedger {
         }
     }
 
-    private ConsentLedger(Jdbc jdbc, Clock clock, ResultEvents events, GrantWorkTopic grantWork, ObjectMapper mapper) {
+    private ConsentLedger(Jdbc jdbc, Clock clock, ResultEvents events, ObjectMapper mapper) {
         this.jdbc = jdbc;
         this.clock = clock;
         this.events = events;
-        this.grantWork = grantWork;
         this.mapper = mapper;
     }
 
@@ -201,8 +198,8 @@ public class ConsentLedger {
             List<String[]> waiting = MailboxRows.in(c, tenantId, "waiting", "failed");
             List<String[]> expired = MailboxRows.in(c, tenantId, "expired");
             Outbox.add(c, now, events.consentGranted(tenantId, requestId, credentialId, waiting.size() + expired.size()));
-            MailboxRows.queue(c, grantWork, tenantId, credentialId, waiting, false, now);
-            MailboxRows.queue(c, grantWork, tenantId, credentialId, expired, true, now);
+            MailboxRows.queue(c, tenantId, credentialId, waiting, false, now);
+            MailboxRows.queue(c, tenantId, credentialId, expired, true, now);
             return CallbackOutcome.granted(tenantId);
         });
     }
@@ -247,30 +244,9 @@ public class ConsentLedger {
                 s.executeBatch();
             }
             if ("granted".equals(status)) {
-                MailboxRows.queue(c, grantWork, request.tenantId(), credentialId, MailboxRows.in(c, request.tenantId(), "waiting"), false, now);
+                MailboxRows.queue(c, request.tenantId(), credentialId, MailboxRows.in(c, request.tenantId(), "waiting"), false, now);
             }
             return Admission.NEW;
-        });
-    }
-
-    /**
-     * True only for work the ledger itself queued: the mailbox is queued for a grant, its tenant has
-     * consented, and the record names the tenant's own credential. A redelivered record for a
-     * mailbox that has its outcome costs no Nylas call, and a record that was never queued (written
-     * to the internal topic by anyone else) makes no grant.
-     */
-    public boolean needsGrant(GrantWork work) {
-        if (work == null || work.tenantId() == null || work.email() == null || work.credentialId() == null) {
-            return false;
-        }
-        return jdbc.inTransaction(c -> {
-            try (PreparedStatement s = Jdbc.prepare(c, "select m.grant_state, t.consent_status, t.credential_id from mailbox m"
-                            + " join tenant t on t.tenant_id = m.tenant_id where m.tenant_id = ? and m.email = ?",
-                    work.tenantId(), work.email());
-                 ResultSet rs = s.executeQuery()) {
-                return rs.next() && "queued".equals(rs.getString(1)) && "granted".equals(rs.getString(2))
-                        && work.credentialId().equals(rs.getString(3));
-            }
         });
     }
 
@@ -282,6 +258,7 @@ public class ConsentLedger {
     public void recordGrant(GrantWork work, JsonNode grant, String nylasRequestId) {
         jdbc.inTransaction(c -> {
             Instant now = Instant.now(clock);
+            GrantQueue.done(c, work);
             String grantId = grant.path("id").asText(null);
             String grantStatus = grant.path("grant_status").asText(null);
             if (grantId == null || grantId.isBlank()) {
@@ -300,7 +277,16 @@ public class ConsentLedger {
                 int removed = Jdbc.update(c, "update mailbox set grant_state = 'deleting', grant_id = ?, updated_at = ?"
                         + " where tenant_id = ? and email = ? and grant_state = 'deleted'", grantId, now, work.tenantId(), work.email());
                 if (removed == 1) {
-                    Outbox.add(c, now, grantWork.record(GrantWork.delete(work.tenantId(), work.requestId(), work.email(), work.credentialId(), grantId)));
+                    // On behalf of the offboarding, if that is what removed the mailbox, so it counts the grant.
+                    String onBehalfOf = work.requestId();
+                    try (PreparedStatement s = Jdbc.prepare(c, "select offboard_request_id from tenant where tenant_id = ?"
+                            + " and consent_status = 'offboarding' and offboard_request_id is not null", work.tenantId());
+                         ResultSet rs = s.executeQuery()) {
+                        if (rs.next()) {
+                            onBehalfOf = rs.getString(1);
+                        }
+                    }
+                    GrantQueue.add(c, work.tenantId(), work.email(), GrantWork.DELETE, onBehalfOf, work.credentialId(), grantId, now);
                 }
                 return null;
             }
@@ -310,7 +296,7 @@ public class ConsentLedger {
             Outbox.add(c, now, created.apply(work.requestId()));
             answerWaiters(c, work.tenantId(), work.email(), created, now);
             if (work.isRestore()) {
-                GrantHealth.restored(c, grantWork, work.tenantId(), work.email(), work.credentialId(), now);
+                GrantHealth.restored(c, work.tenantId(), work.email(), work.credentialId(), now);
             }
             return null;
         });
@@ -319,6 +305,7 @@ public class ConsentLedger {
     public void recordGrantFailure(GrantWork work, NylasError error) {
         jdbc.inTransaction(c -> {
             Instant now = Instant.now(clock);
+            GrantQueue.done(c, work);
             int updated = Jdbc.update(c, "update mailbox set grant_state = 'failed', error_type = ?, error_message = ?, http_status = ?,"
                             + " nylas_request_id = ?, updated_at = ? where tenant_id = ? and email = ? and grant_state = 'queued'",
                     truncate(error.type(), 128), truncate(error.message(), 2048), error.httpStatus(), truncate(error.requestId(), 128),

@@ -2,7 +2,6 @@ package io.consentbridge.ledger;
 
 import io.consentbridge.events.ResultEvents;
 import io.consentbridge.grants.GrantWork;
-import io.consentbridge.grants.GrantWorkTopic;
 import io.consentbridge.nylas.ExpiryCause;
 import io.consentbridge.nylas.NylasError;
 
@@ -46,7 +45,6 @@ public class GrantHealth {
     private final Jdbc jdbc;
     private final Clock clock;
     private final ResultEvents events;
-    private final GrantWorkTopic grantWork;
     private final String instanceId;
     private final Duration sweepInterval;
 
@@ -54,22 +52,20 @@ public class GrantHealth {
      * @param instanceId    this instance, as the sweep lease names it
      * @param sweepInterval {@code reconcile.interval}; zero: no periodic sweep
      */
-    public GrantHealth(DataSource dataSource, Clock clock, ResultEvents events, GrantWorkTopic grantWork, String instanceId, Duration sweepInterval) {
-        this(new Jdbc(dataSource), clock, events, grantWork, instanceId, sweepInterval);
+    public GrantHealth(DataSource dataSource, Clock clock, ResultEvents events, String instanceId, Duration sweepInterval) {
+        this(new Jdbc(dataSource), clock, events, instanceId, sweepInterval);
     }
 
     /** Notifications come in floods (thousands at once): they share commits, each answered only after its own. */
-    public static GrantHealth groupCommitting(DataSource dataSource, int writers, int maxGroup, Clock clock, ResultEvents events,
-                                              GrantWorkTopic grantWork) {
-        return new GrantHealth(new GroupCommit(dataSource, "notification-group-commit", writers, maxGroup), clock, events, grantWork,
+    public static GrantHealth groupCommitting(DataSource dataSource, int writers, int maxGroup, Clock clock, ResultEvents events) {
+        return new GrantHealth(new GroupCommit(dataSource, "notification-group-commit", writers, maxGroup), clock, events,
                 null, Duration.ZERO);
     }
 
-    private GrantHealth(Jdbc jdbc, Clock clock, ResultEvents events, GrantWorkTopic grantWork, String instanceId, Duration sweepInterval) {
+    private GrantHealth(Jdbc jdbc, Clock clock, ResultEvents events, String instanceId, Duration sweepInterval) {
         this.jdbc = jdbc;
         this.clock = clock;
         this.events = events;
-        this.grantWork = grantWork;
         this.instanceId = instanceId;
         this.sweepInterval = sweepInterval;
     }
@@ -110,7 +106,7 @@ public class GrantHealth {
             switch (type) {
                 case "grant.expired" -> {
                     if (expire(c, tenantId, email, grantId, credentialId, null, now)) {
-                        probeIfNeeded(c, grantWork, tenantId, now);
+                        probeIfNeeded(c, tenantId, now);
                     }
                 }
                 case "grant.deleted" -> {
@@ -150,6 +146,7 @@ public class GrantHealth {
         ExpiryCause cause = ExpiryCause.of(error);
         return jdbc.inTransaction(c -> {
             Instant now = Instant.now(clock);
+            GrantQueue.done(c, work);
             boolean wasProbe = Jdbc.update(c, "update tenant set probe_email = null where tenant_id = ? and probe_email = ?",
                     work.tenantId(), work.email()) == 1;
             if (cause == ExpiryCause.MAILBOX) {
@@ -161,7 +158,7 @@ public class GrantHealth {
                     Outbox.add(c, now, events.grantFailed(work.tenantId(), work.requestId(), work.credentialId(), work.email(), error.asEventField()));
                 }
                 if (wasProbe) {
-                    probeIfNeeded(c, grantWork, work.tenantId(), now);
+                    probeIfNeeded(c, work.tenantId(), now);
                 }
                 return cause;
             }
@@ -191,10 +188,10 @@ public class GrantHealth {
      * After a restore succeeded (inside {@link ConsentLedger#recordGrant}'s transaction): when it
      * was the tenant's probe, the tenant's other expired mailboxes are restored now.
      */
-    static void restored(Connection c, GrantWorkTopic grantWork, String tenantId, String email, String credentialId, Instant now)
+    static void restored(Connection c, String tenantId, String email, String credentialId, Instant now)
             throws SQLException {
         if (Jdbc.update(c, "update tenant set probe_email = null where tenant_id = ? and probe_email = ?", tenantId, email) == 1) {
-            MailboxRows.queue(c, grantWork, tenantId, credentialId, MailboxRows.in(c, tenantId, "expired"), true, now);
+            MailboxRows.queue(c, tenantId, credentialId, MailboxRows.in(c, tenantId, "expired"), true, now);
         }
     }
 
@@ -202,7 +199,7 @@ public class GrantHealth {
      * Starts a probe (one restore) for a tenant with expired mailboxes, unless one is on its way,
      * the tenant waits for an operator's action, or it is not consented.
      */
-    static void probeIfNeeded(Connection c, GrantWorkTopic grantWork, String tenantId, Instant now) throws SQLException {
+    static void probeIfNeeded(Connection c, String tenantId, Instant now) throws SQLException {
         String credentialId;
         try (PreparedStatement s = Jdbc.prepare(c, "select credential_id from tenant where tenant_id = ? and consent_status = 'granted'"
                 + " and probe_email is null and attention_cause is null for update", tenantId);
@@ -218,7 +215,7 @@ public class GrantHealth {
         }
         String[] probe = expired.get(0);
         Jdbc.update(c, "update tenant set probe_email = ? where tenant_id = ?", probe[0], tenantId);
-        MailboxRows.queue(c, grantWork, tenantId, credentialId, List.<String[]>of(probe), true, now);
+        MailboxRows.queue(c, tenantId, credentialId, List.<String[]>of(probe), true, now);
     }
 
     /** An expired grant Nylas says is valid again: the mailbox is granted and grant.restored told, once. */
@@ -348,7 +345,7 @@ public class GrantHealth {
                 expired++;
             }
         }
-        probeIfNeeded(c, grantWork, tenantId, now);
+        probeIfNeeded(c, tenantId, now);
         return new Counts(checked, inSync, expired, missing, restored);
     }
 

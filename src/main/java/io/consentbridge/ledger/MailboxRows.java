@@ -1,7 +1,6 @@
 package io.consentbridge.ledger;
 
 import io.consentbridge.grants.GrantWork;
-import io.consentbridge.grants.GrantWorkTopic;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -34,22 +33,22 @@ final class MailboxRows {
     }
 
     /**
-     * Marks mailboxes queued and puts one grant-work record per mailbox in the outbox: a first
-     * grant, or a restore of an expired one.
+     * Marks mailboxes queued and queues one piece of grant work per mailbox: a first grant, or a
+     * restore of an expired one.
      */
-    static void queue(Connection c, GrantWorkTopic topic, String tenantId, String credentialId, List<String[]> mailboxes,
+    static void queue(Connection c, String tenantId, String credentialId, List<String[]> mailboxes,
                       boolean restore, Instant now) throws SQLException {
         if (mailboxes.isEmpty()) {
             return;
         }
         try (PreparedStatement mark = c.prepareStatement("update mailbox set grant_state = 'queued', updated_at = ? where tenant_id = ? and email = ?");
-             PreparedStatement work = Outbox.batch(c)) {
+             PreparedStatement work = GrantQueue.batch(c)) {
+            int position = 0;
             for (String[] mailbox : mailboxes) {
                 Jdbc.bind(mark, now, tenantId, mailbox[0]);
                 mark.addBatch();
-                GrantWork item = restore ? GrantWork.restore(tenantId, mailbox[1], mailbox[0], credentialId)
-                        : new GrantWork(tenantId, mailbox[1], mailbox[0], credentialId);
-                Outbox.bind(work, topic.record(item), now);
+                GrantQueue.bind(work, tenantId, mailbox[0], restore ? GrantWork.RESTORE : GrantWork.GRANT, mailbox[1], credentialId, null,
+                        position++, now);
             }
             mark.executeBatch();
             work.executeBatch();
@@ -62,19 +61,19 @@ final class MailboxRows {
      *
      * @return how many deletions were queued
      */
-    static int delete(Connection c, GrantWorkTopic topic, String tenantId, String requestId, String credentialId,
+    static int delete(Connection c, String tenantId, String requestId, String credentialId,
                       List<String[]> mailboxes, Instant now) throws SQLException {
         int queued = 0;
         try (PreparedStatement deleting = c.prepareStatement("update mailbox set grant_state = 'deleting', error_type = null,"
                 + " error_message = null, http_status = null, updated_at = ? where tenant_id = ? and email = ?");
              PreparedStatement gone = c.prepareStatement("update mailbox set grant_state = 'deleted', updated_at = ? where tenant_id = ? and email = ?");
              PreparedStatement waiters = c.prepareStatement("delete from mailbox_waiter where tenant_id = ? and email = ?");
-             PreparedStatement work = Outbox.batch(c)) {
+             PreparedStatement work = GrantQueue.batch(c)) {
             for (String[] mailbox : mailboxes) {
                 if (mailbox[2] != null) {
                     Jdbc.bind(deleting, now, tenantId, mailbox[0]);
                     deleting.addBatch();
-                    Outbox.bind(work, topic.record(GrantWork.delete(tenantId, requestId, mailbox[0], credentialId, mailbox[2])), now);
+                    GrantQueue.bind(work, tenantId, mailbox[0], GrantWork.DELETE, requestId, credentialId, mailbox[2], queued, now);
                     queued++;
                 } else {
                     Jdbc.bind(gone, now, tenantId, mailbox[0]);

@@ -3,7 +3,6 @@ package io.consentbridge.ledger;
 import io.consentbridge.consent.ConsentLink;
 import io.consentbridge.events.ResultEvents;
 import io.consentbridge.grants.GrantWork;
-import io.consentbridge.grants.GrantWorkTopic;
 import io.consentbridge.inbound.AdminCommand;
 import io.consentbridge.nylas.NylasError;
 
@@ -46,14 +45,12 @@ public class TenantLifecycle {
     private final Jdbc jdbc;
     private final Clock clock;
     private final ResultEvents events;
-    private final GrantWorkTopic grantWork;
     private final Duration secretExpiryWarning;
 
-    public TenantLifecycle(DataSource dataSource, Clock clock, ResultEvents events, GrantWorkTopic grantWork, Duration secretExpiryWarning) {
+    public TenantLifecycle(DataSource dataSource, Clock clock, ResultEvents events, Duration secretExpiryWarning) {
         this.jdbc = new Jdbc(dataSource);
         this.clock = clock;
         this.events = events;
-        this.grantWork = grantWork;
         this.secretExpiryWarning = secretExpiryWarning;
     }
 
@@ -155,7 +152,7 @@ public class TenantLifecycle {
             Jdbc.update(c, "update tenant set consent_status = 'offboarding', offboard_request_id = ?, state_hash = null,"
                     + " link_published = true, updated_at = ? where tenant_id = ?", command.requestId(), now, command.tenantId());
             List<String[]> remaining = MailboxRows.in(c, command.tenantId(), "waiting", "queued", "granted", "failed", "expired", "delete_failed");
-            int queued = MailboxRows.delete(c, grantWork, command.tenantId(), command.requestId(), credentialId, remaining, now);
+            int queued = MailboxRows.delete(c, command.tenantId(), command.requestId(), credentialId, remaining, now);
             done(c, command);
             return queued;
         });
@@ -173,7 +170,7 @@ public class TenantLifecycle {
                     chosen.add(row);
                 }
             }
-            int queued = MailboxRows.delete(c, grantWork, command.tenantId(), command.requestId(), credentialId, chosen, now);
+            int queued = MailboxRows.delete(c, command.tenantId(), command.requestId(), credentialId, chosen, now);
             done(c, command);
             return queued;
         });
@@ -195,7 +192,7 @@ public class TenantLifecycle {
                     command.clientId(), command.clientSecretExpiresAt(), now, command.tenantId());
             Outbox.add(c, now, events.credentialRotated(command.tenantId(), command.requestId(), credentialId, command.clientSecretExpiresAt()));
             if ("granted".equals(statusOf(c, command.tenantId()))) {
-                MailboxRows.queue(c, grantWork, command.tenantId(), credentialId, MailboxRows.in(c, command.tenantId(), "expired"), true, now);
+                MailboxRows.queue(c, command.tenantId(), credentialId, MailboxRows.in(c, command.tenantId(), "expired"), true, now);
                 List<String[]> authFailed = new ArrayList<>();
                 try (PreparedStatement s = Jdbc.prepare(c, "select email, request_id, grant_id, error_type, http_status, error_message from mailbox"
                         + " where tenant_id = ? and grant_state = 'failed' order by email", command.tenantId());
@@ -206,7 +203,7 @@ public class TenantLifecycle {
                         }
                     }
                 }
-                MailboxRows.queue(c, grantWork, command.tenantId(), credentialId, authFailed, false, now);
+                MailboxRows.queue(c, command.tenantId(), credentialId, authFailed, false, now);
             }
             warnIfExpiring(c, command.tenantId(), command.requestId(), now);
             done(c, command);
@@ -242,26 +239,13 @@ public class TenantLifecycle {
         });
     }
 
-    // ---- deletions (grant-work records with action "delete") ---------------------------------
-
-    /** True only for a deletion the ledger queued and that is not done yet. */
-    public boolean needsDelete(GrantWork work) {
-        if (work == null || work.tenantId() == null || work.email() == null || !NylasIds.isSafe(work.grantId())) {
-            return false;
-        }
-        return jdbc.inTransaction(c -> {
-            try (PreparedStatement s = Jdbc.prepare(c, "select 1 from mailbox where tenant_id = ? and email = ? and grant_state = 'deleting' and grant_id = ?",
-                    work.tenantId(), work.email(), work.grantId());
-                 ResultSet rs = s.executeQuery()) {
-                return rs.next();
-            }
-        });
-    }
+    // ---- deletions (grant work with action "delete") -----------------------------------------
 
     /** Nylas deleted the grant (or had no such grant any more): {@code grant.deleted}, once. */
     public void recordDeleted(GrantWork work) {
         jdbc.inTransaction(c -> {
             Instant now = Instant.now(clock);
+            GrantQueue.done(c, work);
             int won = Jdbc.update(c, "update mailbox set grant_state = 'deleted', deleted_by = ?, error_type = null, error_message = null,"
                             + " http_status = null, updated_at = ? where tenant_id = ? and email = ? and grant_state = 'deleting' and grant_id = ?",
                     work.requestId(), now, work.tenantId(), work.email(), work.grantId());
@@ -274,10 +258,13 @@ public class TenantLifecycle {
 
     /** Nylas would not delete the grant, even after retries: kept (still live), counted, and deleted by the next command. */
     public void recordDeleteFailure(GrantWork work, NylasError error) {
-        jdbc.inTransaction(c -> Jdbc.update(c, "update mailbox set grant_state = 'delete_failed', error_type = ?, error_message = ?, http_status = ?,"
-                        + " nylas_request_id = ?, updated_at = ? where tenant_id = ? and email = ? and grant_state = 'deleting' and grant_id = ?",
-                ConsentLedger.truncate(error.type(), 128), ConsentLedger.truncate(error.message(), 2048), error.httpStatus(),
-                ConsentLedger.truncate(error.requestId(), 128), Instant.now(clock), work.tenantId(), work.email(), work.grantId()));
+        jdbc.inTransaction(c -> {
+            GrantQueue.done(c, work);
+            return Jdbc.update(c, "update mailbox set grant_state = 'delete_failed', error_type = ?, error_message = ?, http_status = ?,"
+                            + " nylas_request_id = ?, updated_at = ? where tenant_id = ? and email = ? and grant_state = 'deleting' and grant_id = ?",
+                    ConsentLedger.truncate(error.type(), 128), ConsentLedger.truncate(error.message(), 2048), error.httpStatus(),
+                    ConsentLedger.truncate(error.requestId(), 128), Instant.now(clock), work.tenantId(), work.email(), work.grantId());
+        });
     }
 
     /** Offboardings with nothing left being deleted: their credential can go and their result be told. */

@@ -136,7 +136,7 @@ class GrantCostBenchmark {
                 .jvmOptions(jvmOptions)
                 // Settings without an environment variable, as JVM system properties (Camel's placeholders
                 // read them first); a config/application.properties on disk does not win over the jar's copy.
-                .jvmOptions(List.of("-Dtopics.grant-work=grant-work-" + id, "-Dkafka.group-id=bench-" + id))
+                .jvmOptions(List.of("-Dkafka.group-id=bench-" + id))
                 .env(env)
                 .env("KAFKA_BROKERS", bootstrap)
                 .env("NYLAS_API_URI", nylas.baseUri())

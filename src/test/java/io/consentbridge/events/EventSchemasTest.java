@@ -64,11 +64,8 @@ class EventSchemasTest {
             new Topic("tenant-admin-commands", "COMMAND_TOPIC", Set.of("receive")),
             new Topic("tenant-consent-urls", "CONSENT_URL_TOPIC", Set.of("send")),
             new Topic("tenant-onboarding-results", "RESULT_TOPIC", Set.of("send")),
-            new Topic("tenant-onboarding-dlq", "DLQ_TOPIC", Set.of("send")),
-            // Internal: written and read by the bundle itself.
-            new Topic("consent-bridge-grant-work", null, Set.of("send", "receive")));
+            new Topic("tenant-onboarding-dlq", "DLQ_TOPIC", Set.of("send")));
 
-    static final String GRANT_WORK = "consent-bridge-grant-work";
     static final Path DOCUMENT = Path.of("docs/asyncapi.yaml").toAbsolutePath();
     static final Path SCHEMAS = Path.of("config/schemas").toAbsolutePath();
     static final ObjectMapper JSON = new ObjectMapper();
@@ -134,9 +131,6 @@ class EventSchemasTest {
             });
             assertThat(actions).as("operations on %s", topic.address()).isEqualTo(topic.actions());
         }
-        JsonNode grantWork = document.path("channels").path(channelOf.get(GRANT_WORK));
-        assertThat(grantWork.path("x-internal").asBoolean()).as("grant-work marked internal").isTrue();
-        assertThat(grantWork.path("tags").toString()).contains("internal");
 
         // Each topic default in application.properties is the channel's address.
         Properties settings = new Properties();

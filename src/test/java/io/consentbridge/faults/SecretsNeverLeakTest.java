@@ -82,7 +82,7 @@ class SecretsNeverLeakTest {
     static final Map<String, TopicReader> topics = new LinkedHashMap<>();
 
     static {
-        for (String name : List.of("consent-urls", "results", "dlq", "grant-work")) {
+        for (String name : List.of("consent-urls", "results", "dlq")) {
             topics.put(name, bridge.reader(name));
         }
     }

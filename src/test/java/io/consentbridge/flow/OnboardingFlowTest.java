@@ -111,9 +111,10 @@ class OnboardingFlowTest {
         // No secret left the bundle.
         assertThat(consentUrls.records().toString() + results.records()).doesNotContain("s3cr3t-azure-value", BridgeUnderTest.API_KEY);
 
-        // Every record consumed has its offset committed (asynchronously, with a later poll):
-        // a restart would not read the request or the grant work again.
-        bridge.awaitConsumed("onboarding", "grant-work");
+        // Every record consumed has its offset committed (asynchronously, with a later poll), and no
+        // grant work is left in the ledger: a restart would not read the request or call Nylas again.
+        bridge.awaitConsumed("onboarding");
+        bridge.awaitGrantWorkDone();
 
         // The operator's view.
         HttpResponse<String> status = bridge.get(bridge.managementUri("/onboarding/contoso"), BridgeUnderTest.ADMIN_TOKEN);

@@ -10,7 +10,6 @@ import io.consentbridge.consent.ConsentLinks;
 import io.consentbridge.events.EventEnvelope;
 import io.consentbridge.events.ResultEvents;
 import io.consentbridge.grants.GrantWork;
-import io.consentbridge.grants.GrantWorkTopic;
 import io.consentbridge.inbound.AdminCommand;
 import io.consentbridge.inbound.OnboardingRequest;
 import io.consentbridge.nylas.NylasError;
@@ -61,14 +60,17 @@ class LedgerStateTest {
     ConsentLedger ledger;
     TenantLifecycle lifecycle;
     ConsentLinks links;
+    GrantQueue queue;
+    /** The grant work the last {@link #drain()} claimed. */
+    List<GrantWork> lastWork = List.of();
 
     @BeforeEach
     void open() {
         db = LedgerDatabase.open("jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1", null, null, 2);
         ResultEvents events = new ResultEvents(new EventEnvelope(mapper, clock), "results");
-        GrantWorkTopic work = new GrantWorkTopic("work", 4, mapper);
-        ledger = new ConsentLedger(db, clock, events, work, mapper);
-        lifecycle = new TenantLifecycle(db, clock, events, work, Duration.ofDays(14));
+        ledger = new ConsentLedger(db, clock, events, mapper);
+        lifecycle = new TenantLifecycle(db, clock, events, Duration.ofDays(14));
+        queue = new GrantQueue(db, "test", 1000);
         links = new ConsentLinks("https://api.us.nylas.com", "client", "https://bridge.example/cb", clock, Duration.ofDays(7));
     }
 
@@ -91,8 +93,13 @@ class LedgerStateTest {
         return link;
     }
 
-    /** Takes everything in the outbox, oldest first, as (topic, payload) pairs. */
+    /**
+     * Takes everything in the outbox, oldest first, as (topic, payload) pairs, and claims all the
+     * grant work waiting in the ledger ({@link #work}).
+     */
     List<String[]> drain() {
+        new RateShares(db, clock, "test", Duration.ofDays(3650), Duration.ZERO).heartbeat();
+        lastWork = queue.claim();
         Outbox outbox = new Outbox(db, clock, "test", Duration.ofSeconds(30));
         List<String[]> out = new ArrayList<>();
         List<OutboxRecord> round;
@@ -120,14 +127,9 @@ class LedgerStateTest {
         return found;
     }
 
+    /** The grant work claimed with these records (by the same {@link #drain()}). */
     List<GrantWork> work(List<String[]> records) {
-        List<GrantWork> found = new ArrayList<>();
-        for (String[] r : records) {
-            if (r[0].equals("work")) {
-                found.add(mapper.convertValue(json(r[1]), GrantWork.class));
-            }
-        }
-        return found;
+        return lastWork;
     }
 
     JsonNode json(String text) {
@@ -184,9 +186,9 @@ class LedgerStateTest {
     void aGrantIsRecordedOnceAndAFailureNeverOverwritesIt() {
         onboardAndConsent(onboarding("contoso", "r1", null, null, "a@contoso.com"));
         GrantWork work = work(drain()).get(0);
-        assertThat(ledger.needsGrant(work)).isTrue();
+        assertThat(queue.waiting()).isEqualTo(1);
         ledger.recordGrant(work, grant("g-1"), "nylas-req");
-        assertThat(ledger.needsGrant(work)).isFalse();
+        assertThat(queue.waiting()).as("the outcome's transaction removes the work").isZero();
         ledger.recordGrant(work, grant("g-1"), "nylas-req");
         ledger.recordGrantFailure(work, new NylasError("api.internal_error", "late", 500, null));
         assertThat(events(drain(), "grant.created")).hasSize(1);
@@ -212,11 +214,13 @@ class LedgerStateTest {
         assertThat(deletes).allMatch(GrantWork::isDelete).extracting(GrantWork::grantId).containsExactlyInAnyOrder("g-0", "g-1", "g-2");
         assertThat(lifecycle.finishedOffboardings(10)).isEmpty();
 
-        lifecycle.recordDeleted(deletes.get(0));
-        lifecycle.recordDeleted(deletes.get(0));
-        lifecycle.recordDeleted(deletes.get(1));
-        lifecycle.recordDeleteFailure(deletes.get(2), new NylasError("api.internal_error", "no", 500, null));
-        assertThat(lifecycle.needsDelete(deletes.get(0))).isFalse();
+        Map<String, GrantWork> byGrant = new java.util.HashMap<>();
+        deletes.forEach(d -> byGrant.put(d.grantId(), d));
+        lifecycle.recordDeleted(byGrant.get("g-0"));
+        lifecycle.recordDeleted(byGrant.get("g-0"));
+        lifecycle.recordDeleted(byGrant.get("g-2"));
+        lifecycle.recordDeleteFailure(byGrant.get("g-1"), new NylasError("api.internal_error", "no", 500, null));
+        assertThat(queue.waiting()).isZero();
         TenantLifecycle.FinishedOffboarding finished = lifecycle.finishedOffboardings(10).get(0);
         assertThat(finished.deleted()).isEqualTo(2);
         assertThat(finished.failed()).isEqualTo(1);
@@ -357,9 +361,9 @@ class LedgerStateTest {
     @Test
     void oneSweepPerIntervalWhicheverInstanceAsks() {
         GrantHealth a = new GrantHealth(db, clock, new ResultEvents(new EventEnvelope(mapper, clock), "results"),
-                new GrantWorkTopic("work", 4, mapper), "instance-a", Duration.ofHours(24));
+                "instance-a", Duration.ofHours(24));
         GrantHealth b = new GrantHealth(db, clock, new ResultEvents(new EventEnvelope(mapper, clock), "results"),
-                new GrantWorkTopic("work", 4, mapper), "instance-b", Duration.ofHours(24));
+                "instance-b", Duration.ofHours(24));
         // The first start schedules the first sweep one interval on.
         assertThat(a.sweepDue()).isFalse();
         assertThat(b.sweepDue()).isFalse();
@@ -373,7 +377,7 @@ class LedgerStateTest {
         assertThat(b.sweepDue()).isTrue();
         assertThat(a.sweepDue()).isFalse();
         GrantHealth off = new GrantHealth(db, clock, new ResultEvents(new EventEnvelope(mapper, clock), "results"),
-                new GrantWorkTopic("work", 4, mapper), "instance-c", Duration.ZERO);
+                "instance-c", Duration.ZERO);
         clock.now = clock.now.plus(Duration.ofDays(2));
         assertThat(off.sweepDue()).isFalse();
     }
@@ -436,5 +440,49 @@ class LedgerStateTest {
                 Map.of("granted", 0L, "failed", 0L, "pending", 0L, "expired", 0L, "deleted", 2L));
         ledger.admitMailboxes(new io.consentbridge.inbound.MailboxRequest("r2", "contoso", List.of(grants.get(0).email()), List.of()));
         assertThat(work(drain())).singleElement().satisfies(w -> assertThat(w.isDelete()).isFalse());
+    }
+
+    @Test
+    void grantWorkIsClaimedByOneInstanceAndADeadInstancesWorkGoesToTheOthers() {
+        onboardAndConsent(onboarding("contoso", "r1", null, null, "a@contoso.com", "b@contoso.com", "c@contoso.com"));
+        RateShares a = new RateShares(db, clock, "a", Duration.ofSeconds(3), Duration.ZERO);
+        RateShares b = new RateShares(db, clock, "b", Duration.ofSeconds(3), Duration.ZERO);
+        GrantQueue ofA = new GrantQueue(db, "a", 2);
+        GrantQueue ofB = new GrantQueue(db, "b", 2);
+        assertThat(ofA.claim()).as("an instance the others do not know yet claims nothing").isEmpty();
+        a.heartbeat();
+        b.heartbeat();
+        List<GrantWork> first = ofA.claim();
+        List<GrantWork> second = ofB.claim();
+        assertThat(first).hasSize(2);
+        assertThat(ofA.claim()).as("no room left").isEmpty();
+        assertThat(second).singleElement().satisfies(w -> assertThat(first).extracting(GrantWork::id).doesNotContain(w.id()));
+
+        // a dies; b's own work ended without an outcome (the ledger was away), so b holds nothing now.
+        clock.now = clock.now.plusSeconds(5);
+        b.heartbeat();
+        ofB.finished(second.get(0));
+        List<GrantWork> takenOver = ofB.claim();
+        assertThat(takenOver).extracting(GrantWork::id).containsExactlyInAnyOrderElementsOf(first.stream().map(GrantWork::id).toList());
+        ledger.recordGrant(takenOver.get(0), grant("g-0"), null);
+        ofB.finished(takenOver.get(0));
+        assertThat(ofB.claim()).as("its own unfinished work, claimed again").extracting(GrantWork::id).containsExactly(second.get(0).id());
+        assertThat(ofB.waiting()).isEqualTo(2);
+    }
+
+    @Test
+    void aLaterSmallTenantIsNotQueuedBehindALargeOneAndWorkWithNothingLeftToDoGoes() {
+        onboardAndConsent(onboarding("large", "r1", null, null, "a@large.com", "b@large.com", "c@large.com", "d@large.com"));
+        onboardAndConsent(onboarding("small", "r2", null, null, "a@small.com"));
+        onboardAndConsent(onboarding("gone", "r3", null, null, "a@gone.com"));
+        AdminCommand remove = new AdminCommand("cmd-1", "gone", "remove_mailboxes", List.of("a@gone.com"), null, null, null);
+        lifecycle.admitCommand(remove);
+        assertThat(lifecycle.removeMailboxes(remove)).as("no grant yet: nothing to delete at Nylas").isZero();
+        new RateShares(db, clock, "test", Duration.ofDays(1), Duration.ZERO).heartbeat();
+        new RateShares(db, clock, "other", Duration.ofDays(1), Duration.ZERO).heartbeat();
+        assertThat(new GrantQueue(db, "test", 2).claim()).extracting(GrantWork::email).containsExactly("a@large.com", "a@small.com");
+        GrantQueue other = new GrantQueue(db, "other", 10);
+        assertThat(other.claim()).extracting(GrantWork::email).containsExactly("b@large.com", "c@large.com", "d@large.com");
+        assertThat(other.waiting()).as("the removed mailbox's work went without a call").isEqualTo(5);
     }
 }

@@ -58,7 +58,6 @@ class CrashRecoveryIT {
                 "CONSENT_URL_TOPIC", "consent-urls-" + id,
                 "RESULT_TOPIC", "results-" + id,
                 "DLQ_TOPIC", "dlq-" + id);
-        String grantWorkTopic = "grant-work-" + id;
         String groupId = "crash-" + id;
         List<String> mailboxes = RecoveryKit.mailboxes("user", "crashco.example.com", MAILBOXES);
         System.out.println("Crash recovery work folder (logs run1.log, run2.log; kept when the test fails): " + work);
@@ -69,10 +68,10 @@ class CrashRecoveryIT {
             // Slow enough that the fan-out takes several seconds and calls are in flight at the kill.
             nylas.delay(Duration.ofMillis(30));
 
-            JarLauncher app = app(work, kafka.bootstrapServers(), nylas.baseUri(), topics, grantWorkTopic, groupId);
+            JarLauncher app = app(work, kafka.bootstrapServers(), nylas.baseUri(), topics, groupId);
             JarLauncher.Running[] second = {null};
             try (JarLauncher.Running first = app.start("run1.log")) {
-                run(app, first, second, kafka, nylas, topics, grantWorkTopic, groupId, mailboxes);
+                run(app, first, second, kafka, nylas, topics, groupId, mailboxes);
             } finally {
                 if (second[0] != null) {
                     second[0].close();
@@ -83,8 +82,8 @@ class CrashRecoveryIT {
     }
 
     private static void run(JarLauncher app, JarLauncher.Running first, JarLauncher.Running[] restartedProcess, EmbeddedKafkaBroker kafka, NylasStandIn nylas,
-                            Map<String, String> topics, String grantWorkTopic, String groupId, List<String> mailboxes) throws Exception {
-        // Readers only after the start: the application creates its topics (grant-work with 12 partitions).
+                            Map<String, String> topics, String groupId, List<String> mailboxes) throws Exception {
+        // Readers only after the start: the application creates its topics.
         long firstStartMs = first.awaitHealthy(Duration.ofMinutes(2));
         try (TopicReader consentUrls = new TopicReader(kafka.bootstrapServers(), topics.get("CONSENT_URL_TOPIC"));
              TopicReader results = new TopicReader(kafka.bootstrapServers(), topics.get("RESULT_TOPIC"));
@@ -187,8 +186,8 @@ class CrashRecoveryIT {
             // A second, different grant.created only for a mailbox that Nylas saw twice.
             assertThat(calledTwice).as("mailboxes with two different grant.created events").containsAll(secondGrantEvent);
 
-            // ---- the JVM system properties reached the placeholders (topics.grant-work, kafka.group-id)
-            assertOverridesApplied(kafka.bootstrapServers(), grantWorkTopic, groupId);
+            // ---- the JVM system property reached the placeholder (kafka.group-id)
+            assertOverridesApplied(kafka.bootstrapServers(), groupId);
 
             assertThat(second.stop(Duration.ofSeconds(60))).as("stopped on SIGTERM").isTrue();
         }
@@ -213,15 +212,11 @@ class CrashRecoveryIT {
                 .mapToInt(Integer::intValue).sum() + "; without a grant: " + missing + "; ledger: " + ledger;
     }
 
-    private static void assertOverridesApplied(String bootstrap, String grantWorkTopic, String groupId) throws Exception {
+    private static void assertOverridesApplied(String bootstrap, String groupId) throws Exception {
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
-            Set<String> topicNames = admin.listTopics().names().get(30, TimeUnit.SECONDS);
-            assertThat(topicNames).as("-Dtopics.grant-work applied").contains(grantWorkTopic).doesNotContain("consent-bridge-grant-work");
             Set<String> groups = admin.listConsumerGroups().all().get(30, TimeUnit.SECONDS).stream()
                     .map(ConsumerGroupListing::groupId).collect(Collectors.toSet());
             assertThat(groups).as("-Dkafka.group-id applied").contains(groupId).doesNotContain("consent-bridge");
-            assertThat(admin.describeTopics(List.of(grantWorkTopic)).allTopicNames().get(30, TimeUnit.SECONDS)
-                    .get(grantWorkTopic).partitions()).as("grant-work partitions").hasSize(12);
         }
     }
 
@@ -266,10 +261,10 @@ class CrashRecoveryIT {
     }
 
     /** The packaged application; both runs use the same command, ledger and group. */
-    static JarLauncher app(Path work, String brokers, String nylasUri, Map<String, String> topics, String grantWorkTopic, String groupId) {
+    static JarLauncher app(Path work, String brokers, String nylasUri, Map<String, String> topics, String groupId) {
         JarLauncher jar = new JarLauncher(work)
                 // Settings without an environment variable: JVM system properties override application.properties.
-                .jvmOptions(List.of("-Dtopics.grant-work=" + grantWorkTopic, "-Dkafka.group-id=" + groupId))
+                .jvmOptions(List.of("-Dkafka.group-id=" + groupId))
                 .env(topics)
                 .env("KAFKA_BROKERS", brokers)
                 .env("NYLAS_API_URI", nylasUri)

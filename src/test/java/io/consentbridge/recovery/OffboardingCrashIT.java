@@ -51,7 +51,7 @@ class OffboardingCrashIT {
         try (EmbeddedKafkaBroker kafka = new EmbeddedKafkaBroker(0, work.resolve("kafka"), 3);
              NylasStandIn nylas = new NylasStandIn(BridgeUnderTest.API_KEY, BridgeUnderTest.CLIENT_ID).start()) {
             kafka.start();
-            JarLauncher app = CrashRecoveryIT.app(work, kafka.bootstrapServers(), nylas.baseUri(), topics, "grant-work-" + id, "offboard-" + id);
+            JarLauncher app = CrashRecoveryIT.app(work, kafka.bootstrapServers(), nylas.baseUri(), topics, "offboard-" + id);
             try (JarLauncher.Running first = app.start("run1.log");
                  TopicReader results = new TopicReaderAfterStart(first, kafka.bootstrapServers(), topics.get("RESULT_TOPIC")).reader;
                  TopicReader consentUrls = new TopicReader(kafka.bootstrapServers(), topics.get("CONSENT_URL_TOPIC"));

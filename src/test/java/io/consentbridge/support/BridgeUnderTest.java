@@ -1,6 +1,7 @@
 package io.consentbridge.support;
 
 import io.consentbridge.ConsentBridge;
+import io.consentbridge.ledger.GrantQueue;
 import io.consentbridge.nylas.NylasStandIn;
 import org.apache.camel.CamelContext;
 import org.apache.camel.builder.NotifyBuilder;
@@ -105,7 +106,6 @@ public final class BridgeUnderTest implements AutoCloseable, BeforeAllCallback, 
             settings.put("topics.results", "results-" + id);
             settings.put("topics.dlq", "dlq-" + id);
             settings.put("topics.commands", "commands-" + id);
-            settings.put("topics.grant-work", "grant-work-" + id);
             settings.put("kafka.group-id", "bridge-" + id);
             settings.put("ledger.url", dbUrl != null ? dbUrl : "jdbc:h2:file:" + tempDir().resolve("ledger").toAbsolutePath());
             settings.put("nylas.api-key", API_KEY);
@@ -132,7 +132,7 @@ public final class BridgeUnderTest implements AutoCloseable, BeforeAllCallback, 
         startWithoutWaiting();
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).ignoreExceptions()
                 .until(() -> get(managementUri("/observe/health"), null).statusCode() == 200);
-        // Readers only once the bridge is up: it creates its topics (grant-work with its own partition count).
+        // Readers only once the bridge is up: it creates its topics.
         synchronized (readers) {
             healthy = true;
             readers.values().forEach(TopicReader::open);
@@ -208,6 +208,11 @@ public final class BridgeUnderTest implements AutoCloseable, BeforeAllCallback, 
         }
     }
 
+    /** The Kafka cluster the bridge uses. */
+    public String bootstrap() {
+        return bootstrap;
+    }
+
     /** The running application's Camel context, for a {@link NotifyBuilder}. */
     public CamelContext context() {
         if (main == null || main.getCamelContext() == null) {
@@ -237,7 +242,7 @@ public final class BridgeUnderTest implements AutoCloseable, BeforeAllCallback, 
     /**
      * Returns once the bridge's consumer group has committed every record now on these topics (by
      * short name). The routes commit a record only after its work is done, so this also waits for the
-     * work (for grant-work: the Nylas call and the ledger's outcome).
+     * work.
      */
     public void awaitConsumed(String... names) {
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
@@ -252,14 +257,21 @@ public final class BridgeUnderTest implements AutoCloseable, BeforeAllCallback, 
 
     /**
      * Returns once the bridge has done all it will do with what it was given so far: every request
-     * consumed, every grant-work record it led to consumed (its Nylas call made), every resulting
-     * event published and read by this bridge's readers.
+     * consumed, all the grant work it led to done (its Nylas call made, its outcome recorded), every
+     * resulting event published and read by this bridge's readers.
      */
     public void awaitIdle() {
         awaitConsumed("onboarding", "mailboxes");
         awaitPublished();
-        awaitConsumed("grant-work");
+        awaitGrantWorkDone();
         awaitPublished();
+    }
+
+    /** Returns once no grant work waits in the ledger: every call made and its outcome recorded. */
+    public void awaitGrantWorkDone() {
+        GrantQueue queue = context().getRegistry().lookupByNameAndType("grantQueue", GrantQueue.class);
+        await().atMost(SETTLE).pollInterval(Duration.ofMillis(50)).untilAsserted(() ->
+                assertThat(queue.waiting()).as("grant work waiting in the ledger").isZero());
     }
 
     /** Per partition with an offset committed by the bridge's consumer group, that offset. */

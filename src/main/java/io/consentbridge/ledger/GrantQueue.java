@@ -1,0 +1,174 @@
+package io.consentbridge.ledger;
+
+import io.consentbridge.grants.GrantWork;
+
+import javax.sql.DataSource;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Grant work waiting in the ledger (table {@code grant_work}): queued in the transaction that
+ * decides it, removed in the transaction that records its outcome, so no work is lost and none is
+ * done twice except a call in flight when its instance died.
+ * <p>
+ * Each instance claims what its workers can take ({@code capacity}: the workers' and as many again
+ * waiting for one). A claim names the instance; an instance that is no longer alive (no longer a
+ * {@code rate_member}, {@link RateShares}) leaves its claims free for the others, and this
+ * instance takes back its own claims whose work ended without an outcome (the ledger was away).
+ * Work is claimed by its place in the batch that queued it, so tenants interleave.
+ */
+public class GrantQueue {
+    private static final String INSERT = "insert into grant_work (tenant_id, email, action, request_id, credential_id, grant_id,"
+            + " queue_position, created_at) values (?, ?, ?, ?, ?, ?, ?, ?)";
+
+    private final Jdbc jdbc;
+    private final String instanceId;
+    private final int capacity;
+    /** Work this instance holds now: handed to a worker or waiting for one. */
+    private final Set<Long> held = ConcurrentHashMap.newKeySet();
+
+    public GrantQueue(DataSource dataSource, String instanceId, int capacity) {
+        this.jdbc = new Jdbc(dataSource);
+        this.instanceId = instanceId;
+        this.capacity = capacity;
+    }
+
+    /** Several pieces of work inside the caller's transaction: {@link #bind} each, then {@code executeBatch}. */
+    static PreparedStatement batch(Connection c) throws SQLException {
+        return c.prepareStatement(INSERT);
+    }
+
+    static void bind(PreparedStatement batch, String tenantId, String email, String action, String requestId, String credentialId,
+                     String grantId, int position, Instant now) throws SQLException {
+        Jdbc.bind(batch, tenantId, email, action, requestId, credentialId, grantId, position, now);
+        batch.addBatch();
+    }
+
+    /** One piece of work inside the caller's transaction. */
+    static void add(Connection c, String tenantId, String email, String action, String requestId, String credentialId,
+                    String grantId, Instant now) throws SQLException {
+        Jdbc.update(c, INSERT, tenantId, email, action, requestId, credentialId, grantId, 0, now);
+    }
+
+    /** The work is done: removed inside the transaction that records its outcome. */
+    static void done(Connection c, GrantWork work) throws SQLException {
+        Jdbc.update(c, "delete from grant_work where id = ?", work.id());
+    }
+
+    /**
+     * Claims as much work as this instance has room for, first in queue order. Work that has
+     * nothing left to do (its mailbox was removed, its tenant offboarded or given another
+     * credential since) is removed instead, without a Nylas call.
+     */
+    public List<GrantWork> claim() {
+        int room = capacity - held.size();
+        if (room <= 0) {
+            return List.of();
+        }
+        List<GrantWork> claimed = jdbc.inTransaction(c -> {
+            List<GrantWork> free = new ArrayList<>();
+            List<String> owners = new ArrayList<>();
+            // Only an instance the others know is alive claims, so they leave its claims alone.
+            try (PreparedStatement s = Jdbc.prepare(c, "select id, tenant_id, request_id, email, credential_id, action, grant_id, claimed_by"
+                            + " from grant_work where exists (select 1 from rate_member where instance_id = ?)"
+                            + " and (claimed_by is null or claimed_by = ? or claimed_by not in (select instance_id from rate_member))"
+                            + " order by queue_position, id limit ?",
+                    instanceId, instanceId, room + held.size());
+                 ResultSet rs = s.executeQuery()) {
+                while (rs.next() && free.size() < room) {
+                    GrantWork work = new GrantWork(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4),
+                            rs.getString(5), rs.getString(6), rs.getString(7));
+                    if (!held.contains(work.id())) {
+                        free.add(work);
+                        owners.add(rs.getString(8));
+                    }
+                }
+            }
+            if (free.isEmpty()) {
+                return free;
+            }
+            List<GrantWork> live = new ArrayList<>(free.size());
+            List<String> liveOwners = new ArrayList<>(free.size());
+            try (PreparedStatement stale = c.prepareStatement("delete from grant_work where id = ?")) {
+                for (int i = 0; i < free.size(); i++) {
+                    if (stillToDo(c, free.get(i))) {
+                        live.add(free.get(i));
+                        liveOwners.add(owners.get(i));
+                    } else {
+                        stale.setLong(1, free.get(i).id());
+                        stale.addBatch();
+                    }
+                }
+                stale.executeBatch();
+            }
+            if (live.isEmpty()) {
+                return live;
+            }
+            // Each row on condition that its claim is still the one read: a row another instance
+            // claimed in between is left to it.
+            int[] won;
+            try (PreparedStatement claim = c.prepareStatement("update grant_work set claimed_by = ? where id = ? and coalesce(claimed_by, '') = ?")) {
+                for (int i = 0; i < live.size(); i++) {
+                    Jdbc.bind(claim, instanceId, live.get(i).id(), Objects.requireNonNullElse(liveOwners.get(i), ""));
+                    claim.addBatch();
+                }
+                won = claim.executeBatch();
+            }
+            List<GrantWork> mine = new ArrayList<>(live.size());
+            for (int i = 0; i < live.size(); i++) {
+                if (won[i] > 0 || won[i] == Statement.SUCCESS_NO_INFO) {
+                    mine.add(live.get(i));
+                }
+            }
+            return mine;
+        });
+        claimed.forEach(work -> held.add(work.id()));
+        return claimed;
+    }
+
+    /** The worker is done with this work, whatever came of it; work without a recorded outcome is claimed again. */
+    public void finished(GrantWork work) {
+        if (work != null) {
+            held.remove(work.id());
+        }
+    }
+
+    /** Work waiting in the ledger, claimed or not, across all instances. */
+    public long waiting() {
+        return jdbc.inTransaction(c -> {
+            try (PreparedStatement s = c.prepareStatement("select count(*) from grant_work"); ResultSet rs = s.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        });
+    }
+
+    /**
+     * Whether the mailbox still wants this call: a grant or restore only for a mailbox still
+     * queued, of a tenant that has consented, with the credential the work names; a deletion only
+     * for the grant the mailbox is still deleting.
+     */
+    private static boolean stillToDo(Connection c, GrantWork work) throws SQLException {
+        try (PreparedStatement s = Jdbc.prepare(c, "select m.grant_state, m.grant_id, t.consent_status, t.credential_id from mailbox m"
+                        + " join tenant t on t.tenant_id = m.tenant_id where m.tenant_id = ? and m.email = ?",
+                work.tenantId(), work.email());
+             ResultSet rs = s.executeQuery()) {
+            if (!rs.next()) {
+                return false;
+            }
+            if (work.isDelete()) {
+                return "deleting".equals(rs.getString(1)) && Objects.equals(work.grantId(), rs.getString(2));
+            }
+            return "queued".equals(rs.getString(1)) && "granted".equals(rs.getString(3)) && Objects.equals(work.credentialId(), rs.getString(4));
+        }
+    }
+}
