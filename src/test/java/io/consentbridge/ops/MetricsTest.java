@@ -54,7 +54,6 @@ class MetricsTest {
             assertThat(sample(text, "consentbridge_events_published_total", "type=\"consent.granted\"")).isEqualTo(1.0);
             assertThat(sample(text, "consentbridge_events_published_total", "type=\"consent.url.issued\"")).isEqualTo(1.0);
             assertThat(sample(text, "consentbridge_events_published_total", "type=\"request.rejected\"")).isEqualTo(1.0);
-            assertThat(sample(text, "consentbridge_events_published_total", "type=\"work\"")).isEqualTo(3.0);
             assertThat(sample(text, "consentbridge_nylas_calls_total", "endpoint=\"POST /v3/connect/custom\",status=\"201\"")).isEqualTo(3.0);
             assertThat(sample(text, "consentbridge_nylas_calls_total", "endpoint=\"POST /v3/connect/custom\",status=\"429\"")).isEqualTo(1.0);
             assertThat(sample(text, "consentbridge_nylas_calls_total", "endpoint=\"POST /v3/connectors/microsoft/creds\",status=\"201\"")).isEqualTo(1.0);
