@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.github.mustachejava.DefaultMustacheFactory;
 import com.github.mustachejava.Mustache;
+import com.github.mustachejava.resolver.ClasspathResolver;
 import io.consentbridge.ledger.ConsentLedger;
 import io.consentbridge.ledger.TenantOverview;
 import io.vertx.core.http.HttpMethod;
@@ -66,8 +67,9 @@ public class OperatorPage {
         this.mapper = mapper;
         this.credentials = new AdminCredentials(adminToken);
         this.commandTopic = commandTopic;
-        // DefaultMustacheFactory escapes every {{value}} for HTML; only {{{css}}}, the page's own stylesheet, is not.
-        this.template = new DefaultMustacheFactory("templates").compile("operator.mustache");
+        // From the jar only (not a templates/ folder in the working directory). DefaultMustacheFactory escapes
+        // every {{value}} for HTML; only {{{css}}}, the page's own stylesheet, is not.
+        this.template = new DefaultMustacheFactory(new ClasspathResolver("templates")).compile("operator.mustache");
         this.css = resource("templates/operator.css");
         this.contentSecurityPolicy = "default-src 'none'; style-src 'sha256-" + sha256(css) + "'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
     }
