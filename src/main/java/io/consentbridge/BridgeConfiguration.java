@@ -21,6 +21,7 @@ import io.consentbridge.ledger.GrantHealth;
 import io.consentbridge.ledger.GrantQueue;
 import io.consentbridge.ledger.RateShares;
 import io.consentbridge.ledger.TenantLifecycle;
+import io.consentbridge.ledger.TenantOverview;
 import io.consentbridge.nylas.GrantListing;
 import io.consentbridge.webhooks.NylasWebhooks;
 import io.consentbridge.nylas.NylasAnswers;
@@ -32,6 +33,7 @@ import io.consentbridge.ops.DeadLetters;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.consentbridge.ops.KafkaHealthCheck;
 import io.consentbridge.ops.LedgerHealthCheck;
+import io.consentbridge.ops.OperatorPage;
 import io.consentbridge.ops.TenantStatusEndpoint;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
@@ -223,6 +225,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         TopicSetup.ensure(brokers, List.of(onboardingTopic, mailboxTopic, commandTopic, consentUrlTopic, resultTopic, dlqTopic));
 
         TenantStatusEndpoint status = new TenantStatusEndpoint(ledger, mapper, adminToken);
+        OperatorPage operatorPage = new OperatorPage(ledger, new TenantOverview(dataSource), mapper, adminToken, commandTopic);
         context.addStartupListener(new StartupListener() {
             @Override
             public void onCamelContextStarted(CamelContext ctx, boolean alreadyStarted) {
@@ -231,6 +234,7 @@ public class BridgeConfiguration implements CamelConfiguration {
             @Override
             public void onCamelContextFullyStarted(CamelContext ctx, boolean alreadyStarted) {
                 status.mount(ctx);
+                operatorPage.mount(ctx);
                 MeterRegistry meters = ctx.getRegistry().findSingleByType(MeterRegistry.class);
                 if (meters != null) {
                     metrics.bind(meters, rate);

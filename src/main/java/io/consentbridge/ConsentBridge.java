@@ -21,6 +21,8 @@ public final class ConsentBridge {
     private static final Logger LOG = LoggerFactory.getLogger(ConsentBridge.class);
     static final int EMBEDDED_KAFKA_PORT = 9092;
     static final int DEMO_NYLAS_PORT = 8090;
+    /** The demo's ADMIN_TOKEN when none is set: a documented value, for a bundle that talks only to the simulated Nylas. */
+    static final String DEMO_ADMIN_TOKEN = "secret";
 
     private ConsentBridge() {
     }
@@ -84,6 +86,13 @@ public final class ConsentBridge {
         overrides.put("demo.enabled", "true");
         LOG.warn("DEMO MODE: Nylas is simulated at {}; consent links open a simulated consent page there. Nothing is sent to Nylas.",
                 nylas.baseUri());
+        // The status endpoints and the operator page need a token; the demo brings the README's own.
+        String token = Settings.effective("admin.token", overrides);
+        if (token == null || token.isBlank()) {
+            overrides.put("admin.token", DEMO_ADMIN_TOKEN);
+            LOG.warn("DEMO MODE: ADMIN_TOKEN is not set, so the demo's is used (see README); operator page: http://localhost:{}/operator",
+                    Settings.effective("camel.management.port", overrides));
+        }
     }
 
     /**

@@ -81,6 +81,12 @@ class JarStartIT {
             await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).untilAsserted(() ->
                     assertThat(http.send(status, HttpResponse.BodyHandlers.ofString()).body())
                             .contains("\"consent_status\":\"granted\"").contains("\"granted\":2"));
+            // The operator page from the packaged jar (its template and stylesheet are resources in it).
+            String basic = "Basic " + java.util.Base64.getEncoder().encodeToString("operator:demo-admin".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            HttpResponse<String> operator = http.send(HttpRequest.newBuilder(jar.managementUri("/operator")).header("Authorization", basic).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(operator.statusCode()).isEqualTo(200);
+            assertThat(operator.body()).contains("<td class=\"id\">contoso</td>").contains("<style>body{");
             assertThat(process.stop(Duration.ofSeconds(60))).isTrue();
         }
     }
