@@ -2,6 +2,8 @@ package io.consentbridge.demo;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.consentbridge.callback.CallbackPages;
 
 import java.io.IOException;
@@ -18,8 +20,6 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Demo mode's simulated Nylas, on loopback only: the credential and grant endpoints answer like
@@ -29,8 +29,7 @@ import java.util.regex.Pattern;
 public final class DemoNylas implements AutoCloseable {
     public static final String API_KEY = "demo-api-key";
     public static final String CLIENT_ID = "demo-client-id";
-    private static final Pattern EMAIL = Pattern.compile("\"email_address\"\\s*:\\s*\"([^\"]+)\"");
-    private static final Pattern NAME = Pattern.compile("\"name\"\\s*:\\s*\"([^\"]+)\"");
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final HttpServer server;
     private final Map<String, String> credentialsByName = new ConcurrentHashMap<>();
@@ -73,15 +72,21 @@ public final class DemoNylas implements AutoCloseable {
             }
             long now = Instant.now().getEpochSecond();
             if (path.equals("/v3/connectors/microsoft/creds") && exchange.getRequestMethod().equals("POST")) {
-                String name = find(NAME, body, "credential");
+                String name = field(body, "/name", "credential");
                 String id = credentialsByName.computeIfAbsent(name, n -> UUID.randomUUID().toString());
-                json(exchange, 201, "{\"request_id\":\"" + UUID.randomUUID() + "\",\"data\":{\"id\":\"" + id + "\",\"name\":\"" + name
-                        + "\",\"credential_type\":\"adminconsent\",\"created_at\":" + now + ",\"updated_at\":" + now + "}}");
+                ObjectNode answer = JSON.createObjectNode().put("request_id", UUID.randomUUID().toString());
+                answer.putObject("data").put("id", id).put("name", name).put("credential_type", "adminconsent")
+                        .put("created_at", now).put("updated_at", now);
+                json(exchange, 201, answer.toString());
             } else if (path.equals("/v3/connect/custom") && exchange.getRequestMethod().equals("POST")) {
-                String email = find(EMAIL, body, "unknown");
+                String email = field(body, "/settings/email_address", "unknown");
                 String id = grantsByEmail.computeIfAbsent(email, e -> UUID.randomUUID().toString());
-                json(exchange, 201, "{\"request_id\":\"" + UUID.randomUUID() + "\",\"data\":{\"id\":\"" + id + "\",\"provider\":\"microsoft\","
-                        + "\"grant_status\":\"valid\",\"email\":\"" + email + "\",\"scope\":[\"Mail.Read\",\"User.Read.All\"],\"created_at\":" + now + "}}");
+                ObjectNode answer = JSON.createObjectNode().put("request_id", UUID.randomUUID().toString());
+                ObjectNode grant = answer.putObject("data").put("id", id).put("provider", "microsoft").put("grant_status", "valid")
+                        .put("email", email);
+                grant.putArray("scope").add("Mail.Read").add("User.Read.All");
+                grant.put("created_at", now);
+                json(exchange, 201, answer.toString());
             } else if (path.startsWith("/v3/grants/") && exchange.getRequestMethod().equals("DELETE")) {
                 // Lifecycle (offboard, remove_mailboxes): the grant is gone; a later grant for the mailbox is a new one.
                 String id = path.substring("/v3/grants/".length());
@@ -151,9 +156,13 @@ public final class DemoNylas implements AutoCloseable {
         exchange.getResponseBody().write(bytes);
     }
 
-    private static String find(Pattern pattern, String body, String fallback) {
-        Matcher m = pattern.matcher(body);
-        return m.find() ? m.group(1) : fallback;
+    /** A text field of the request's JSON body, or the fallback when it has none (or is not JSON). */
+    private static String field(String body, String pointer, String fallback) {
+        try {
+            return JSON.readTree(body).at(pointer).asText(fallback);
+        } catch (java.io.IOException notJson) {
+            return fallback;
+        }
     }
 
     private static Map<String, String> query(URI uri) {
