@@ -8,6 +8,8 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -25,13 +27,17 @@ public class BridgeMetrics implements NylasCallObserver {
     private final AtomicLong consentRevoked = new AtomicLong();
     private final AtomicLong secretInvalid = new AtomicLong();
     private final AtomicLong attentionUnknown = new AtomicLong();
+    /** Counters by their tags, built once each: a call or an event costs a map lookup, not a registry lookup. */
+    private final Map<String, Counter> calls = new ConcurrentHashMap<>();
+    private final Map<String, Counter> limited = new ConcurrentHashMap<>();
+    private final Map<String, Counter> events = new ConcurrentHashMap<>();
 
     /** Called once the context has started and its meter registry exists. */
     public void bind(MeterRegistry meters, NylasRateGovernor rate) {
         Gauge.builder("consentbridge.nylas.rate_limit", rate, NylasRateGovernor::currentLimit)
                 .description("calls per second this instance allows itself now (halved by each 429 of Nylas's own)").register(meters);
         Gauge.builder("consentbridge.outbox.backlog", outboxBacklog, AtomicLong::get)
-                .description("events and work records written but not yet on Kafka").register(meters);
+                .description("events written but not yet on Kafka").register(meters);
         Gauge.builder("consentbridge.grants.waiting", grantsWaiting, AtomicLong::get)
                 .description("mailboxes queued for a grant, restore or deletion that has not happened yet").register(meters);
         Gauge.builder("consentbridge.consent.oldest_pending_seconds", oldestPendingConsentSeconds, AtomicLong::get)
@@ -49,11 +55,12 @@ public class BridgeMetrics implements NylasCallObserver {
         if (meters == null) {
             return;
         }
-        Counter.builder("consentbridge.nylas.calls").description("answers from Nylas")
-                .tag("endpoint", endpoint).tag("status", String.valueOf(status)).register(meters).increment();
+        calls.computeIfAbsent(endpoint + ' ' + status, key -> Counter.builder("consentbridge.nylas.calls").description("answers from Nylas")
+                .tag("endpoint", endpoint).tag("status", String.valueOf(status)).register(meters)).increment();
         if (limitedBy != null) {
-            Counter.builder("consentbridge.nylas.rate_limited").description("429 answers, by who limited: nylas (the application) or provider (one tenant)")
-                    .tag("by", limitedBy).register(meters).increment();
+            limited.computeIfAbsent(limitedBy, by -> Counter.builder("consentbridge.nylas.rate_limited")
+                    .description("429 answers, by who limited: nylas (the application) or provider (one tenant)")
+                    .tag("by", by).register(meters)).increment();
         }
     }
 
@@ -62,7 +69,7 @@ public class BridgeMetrics implements NylasCallObserver {
         count(io.consentbridge.events.EventEnvelope.typeOf(event));
     }
 
-    /** A relay round's records, once Kafka has them: events by type, work records as {@code work}. */
+    /** A relay round's records, once Kafka has them, by event type. */
     public void publishedAll(List<String> types) {
         if (types != null) {
             types.forEach(this::count);
@@ -82,8 +89,8 @@ public class BridgeMetrics implements NylasCallObserver {
     private void count(String type) {
         MeterRegistry meters = registry;
         if (meters != null && type != null) {
-            Counter.builder("consentbridge.events.published").description("records on Kafka, by event type")
-                    .tag("type", type).register(meters).increment();
+            events.computeIfAbsent(type, t -> Counter.builder("consentbridge.events.published").description("records on Kafka, by event type")
+                    .tag("type", t).register(meters)).increment();
         }
     }
 }
