@@ -22,6 +22,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -59,6 +60,16 @@ public class ConsentLedger {
     public static ConsentLedger groupCommitting(DataSource dataSource, int writers, int maxGroup, Clock clock,
                                                 ResultEvents events, ObjectMapper mapper) {
         return new ConsentLedger(new GroupCommit(dataSource, "ledger-group-commit", writers, maxGroup), clock, events, mapper);
+    }
+
+    /**
+     * A ledger for the grant workers' outcomes: each waits up to {@code linger} for others to share
+     * its commit (on H2 every commit rewrites the pages it touched, and the outcomes of one
+     * tenant's mailboxes touch the same few). Close it to stop its writers.
+     */
+    public static ConsentLedger lingering(DataSource dataSource, String name, int writers, int maxGroup, Duration linger, Clock clock,
+                                          ResultEvents events, ObjectMapper mapper) {
+        return new ConsentLedger(new GroupCommit(dataSource, name, writers, maxGroup, linger), clock, events, mapper);
     }
 
     /** Stops the group commit writer, if this ledger has one; the pool is closed by its owner. */
