@@ -118,8 +118,6 @@ public class BridgeConfiguration implements CamelConfiguration {
     String sharingCheckInterval;
     @PropertyInject(value = "health.check-interval", defaultValue = "PT1S")
     String healthCheckInterval;
-    @PropertyInject("outbox.lease")
-    String outboxLease;
 
     @Override
     public void configure(CamelContext context) throws Exception {
@@ -180,7 +178,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("grantListing", new GrantListing());
         registry.bind("consentLinks", new ConsentLinks(nylasApiUri, nylasClientId, redirectUri, clock, Duration.parse(consentTtl)));
         registry.bind("resultEvents", results);
-        registry.bind("outbox", new Outbox(dataSource, clock, instanceId, Duration.parse(outboxLease)));
+        registry.bind("outbox", new Outbox(dataSource, clock, instanceId));
         registry.bind("outboxMessages", new OutboxMessages());
         registry.bind("grantQueue", new GrantQueue(dataSource, instanceId, 2 * grantWorkers));
         InboundRequests inbound = new InboundRequests();

@@ -77,7 +77,6 @@ public final class SettingsCheck {
             problem("consent.ttl", value.apply("consent.ttl"), "a positive duration such as P7D");
         }
         duration("nylas.retry.max-retry-after", "an ISO-8601 duration such as PT60S");
-        duration("outbox.lease", "an ISO-8601 duration such as PT30S");
         Duration sweep = duration("reconcile.interval", "an ISO-8601 duration such as PT24H (PT0S: no periodic sweep)");
         if (sweep != null && sweep.isNegative()) {
             problem("reconcile.interval", value.apply("reconcile.interval"), "a duration of zero or more, such as PT24H");

@@ -8,28 +8,23 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * The transactional outbox: events are written in the same transaction as the ledger change they
- * report, and the route {@code outbox-relay} publishes and then deletes them. Several instances can
- * relay from one database: a row is leased before it is sent, and a lease that runs out (the
- * instance died) makes the row free again.
+ * report, and the route {@code outbox-relay} publishes and then deletes them. Several instances share
+ * one database: one of them relays at a time (see {@link #claim}).
  */
 public class Outbox {
     private final Jdbc jdbc;
     private final Clock clock;
     private final String instanceId;
-    private final Duration lease;
-
-    public Outbox(DataSource dataSource, Clock clock, String instanceId, Duration lease) {
+    public Outbox(DataSource dataSource, Clock clock, String instanceId) {
         this.jdbc = new Jdbc(dataSource);
         this.clock = clock;
         this.instanceId = instanceId;
-        this.lease = lease;
     }
 
     /** Adds a record inside the caller's transaction. */
@@ -49,45 +44,44 @@ public class Outbox {
     }
 
     /**
-     * Leases up to {@code max} unsent events, oldest first: reads the free rows in id order, then
-     * leases each by its primary key, on condition that it is still free; a row another instance
-     * leased in between is left to it. (The earlier single "update ... where id in (select ...
-     * order by id limit ?)" made H2 sort and match the whole table for every round: a quarter of
-     * the bundle's CPU during a 2,000-mailbox fan-out, by JFR.)
+     * Up to {@code max} unsent events, oldest first, for this instance to send, if it is the relay:
+     * one instance at a time relays (the holder of the {@code outbox-relay} lease, for as long as
+     * it is alive by its rate-share heartbeat, {@link RateShares}), so events leave in the order they
+     * were written and no row is written to before it is sent. A relay that dies leaves the lease
+     * to the first other instance with something to send, within seconds.
+     * (Leasing each row instead rewrote every row, ~1 KB of event each, once more before its
+     * deletion: a third of the outbox's page writes on H2, GrantCostBenchmark.)
      */
     public List<OutboxRecord> claim(int max) {
         return jdbc.inTransaction(c -> {
-            Instant now = Instant.now(clock);
-            Instant until = now.plus(lease);
-            List<OutboxRecord> free = new ArrayList<>();
-            try (PreparedStatement s = Jdbc.prepare(c, "select id, topic, record_key, partition_key, payload from outbox"
-                    + " where claimed_until is null or claimed_until < ? order by id limit ?", now, max);
+            List<OutboxRecord> unsent = new ArrayList<>();
+            try (PreparedStatement s = Jdbc.prepare(c, "select id, topic, record_key, partition_key, payload from outbox order by id limit ?", max);
                  ResultSet rs = s.executeQuery()) {
                 while (rs.next()) {
-                    free.add(new OutboxRecord(rs.getLong(1), rs.getString(2), rs.getString(3),
+                    unsent.add(new OutboxRecord(rs.getLong(1), rs.getString(2), rs.getString(3),
                             (Integer) rs.getObject(4, Integer.class), rs.getString(5)));
                 }
             }
-            if (free.isEmpty()) {
-                return free;
+            if (unsent.isEmpty() || !relay(c)) {
+                return List.of();
             }
-            int[] leased;
-            try (PreparedStatement lease = c.prepareStatement("update outbox set claimed_by = ?, claimed_until = ?"
-                    + " where id = ? and (claimed_until is null or claimed_until < ?)")) {
-                for (OutboxRecord record : free) {
-                    Jdbc.bind(lease, instanceId, until, record.id(), now);
-                    lease.addBatch();
-                }
-                leased = lease.executeBatch();
-            }
-            List<OutboxRecord> claimed = new ArrayList<>(free.size());
-            for (int i = 0; i < free.size(); i++) {
-                if (leased[i] > 0 || leased[i] == java.sql.Statement.SUCCESS_NO_INFO) {
-                    claimed.add(free.get(i));
-                }
-            }
-            return claimed;
+            return unsent;
         });
+    }
+
+    /** Takes or keeps the relay's lease: true when this instance is the relay now. */
+    private boolean relay(Connection c) throws SQLException {
+        Instant now = Instant.now(clock);
+        // until: when it was last taken (the lease lasts as long as its holder is alive).
+        String held = "update sweep_lease set holder = ?, until = ? where name = 'outbox-relay'"
+                + " and (holder = ? or holder not in (select instance_id from rate_member))"
+                + " and exists (select 1 from rate_member where instance_id = ?)";
+        if (Jdbc.update(c, held, instanceId, now, instanceId, instanceId) == 1) {
+            return true;
+        }
+        Jdbc.update(c, "insert into sweep_lease (name, holder, until) values ('outbox-relay', ?, ?) on conflict do nothing",
+                "nobody", now);
+        return Jdbc.update(c, held, instanceId, now, instanceId, instanceId) == 1;
     }
 
     /**

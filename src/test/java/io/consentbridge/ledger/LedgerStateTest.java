@@ -100,7 +100,7 @@ class LedgerStateTest {
     List<String[]> drain() {
         new RateShares(db, clock, "test", Duration.ofDays(3650), Duration.ZERO).heartbeat();
         lastWork = queue.claim();
-        Outbox outbox = new Outbox(db, clock, "test", Duration.ofSeconds(30));
+        Outbox outbox = new Outbox(db, clock, "test");
         List<String[]> out = new ArrayList<>();
         List<OutboxRecord> round;
         while (!(round = outbox.claim(1000)).isEmpty()) {

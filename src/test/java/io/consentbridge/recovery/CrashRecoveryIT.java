@@ -43,8 +43,8 @@ class CrashRecoveryIT {
     static final int KILL_AFTER_GRANT_CALLS = 60;
     /** grants.consumers in application.properties: one record at a time per consumer thread. */
     static final int GRANT_CONSUMERS = 8;
-    /** outbox.lease in application.properties: rows the killed relay had claimed are sent again after it. */
-    static final Duration OUTBOX_LEASE = Duration.ofSeconds(30);
+    /** nylas.rate-share.leave-after: the killed instance's relay lease and grant claims are free again after it. */
+    static final Duration LEAVE_AFTER = Duration.ofSeconds(3);
     static final String TENANT = "crashco";
     static final String ADMIN_TOKEN = "crash-admin-7c1";
 
@@ -119,9 +119,9 @@ class CrashRecoveryIT {
             long allGrantedAfterRestartMs = millisSince(restarted);
             long allGrantedAfterConsentMs = millisSince(consented);
 
-            // Rows the killed relay had leased are re-sent once the lease runs out: wait past it and
-            // until the result topic is quiet, so duplicate events are counted, not missed.
-            awaitQuiet(results, killed, OUTBOX_LEASE.plusSeconds(5));
+            // Rows the killed relay had sent but not deleted are sent again by the next relay: wait past
+            // the hand-over and until the result topic is quiet, so duplicate events are counted, not missed.
+            awaitQuiet(results, killed, LEAVE_AFTER.plusSeconds(10));
 
             // ---- every mailbox has its grant, and nothing failed
             Map<String, List<JsonNode>> created = byEmail(results, "grant.created", TENANT);

@@ -93,7 +93,7 @@ class OffboardingCrashIT {
                             .noneMatch(announcedBeforeRestart::contains);
                     assertThat(all.values()).allMatch(n -> n <= 2);
                     // One grant.deleted per grant (the same event may be re-sent by the outbox, never a second one).
-                    // Events the killed relay had leased come when the lease runs out (outbox.lease, 30 s).
+                    // Events the killed relay had not deleted come again from the next relay.
                     await().atMost(Duration.ofSeconds(90)).until(() -> RecoveryKit.byEmail(results, "grant.deleted", TENANT).size() == MAILBOXES);
                     Map<String, Set<String>> eventIds = RecoveryKit.events(results, "grant.deleted", TENANT).stream()
                             .collect(Collectors.groupingBy(e -> e.path("data").path("grant_id").asText(),
