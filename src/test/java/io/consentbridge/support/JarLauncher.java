@@ -25,6 +25,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class JarLauncher {
     public static final Path JAR = Path.of("target", "consent-bridge.jar").toAbsolutePath();
+    /** The class-data-sharing archive the build makes beside the jar (README: how to run). */
+    public static final Path ARCHIVE = Path.of("target", "consent-bridge.jsa").toAbsolutePath();
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     public final Path workDir;
@@ -97,6 +99,11 @@ public final class JarLauncher {
             throw new AssertionError("no packaged jar at " + jar + " (mvn verify builds it before the ITs)");
         }
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        // As the README runs it: with the build's archive, unless options say otherwise (-Xshare:auto: without it).
+        if (jar.equals(JAR) && Files.exists(ARCHIVE)
+                && jvmOptions.stream().noneMatch(o -> o.startsWith("-XX:SharedArchiveFile") || o.startsWith("-Xshare"))) {
+            command.add("-XX:SharedArchiveFile=" + ARCHIVE);
+        }
         command.addAll(jvmOptions);
         command.addAll(List.of("-jar", jar.toString()));
         command.addAll(args);
