@@ -23,6 +23,7 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -41,6 +42,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
 
@@ -174,6 +176,10 @@ public final class NylasStandIn implements AutoCloseable {
     private final Map<String, String> grantIdOverrides = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile String consentDeniedDescription;                          // null = consent succeeds
     private volatile AadstsPlacement aadstsPlacement = AadstsPlacement.MESSAGE_AND_PROVIDER_ERROR;
+    private volatile int rateLimit;                                            // 0 = no limit
+    private final ArrayDeque<Long> acceptedInLastSecond = new ArrayDeque<>(); // guarded by itself
+    private final AtomicInteger rateLimited = new AtomicInteger();
+    private int handlerThreads = 16;
 
     private final Object stateLock = new Object();
     // Both maps keep creation order (a re-authentication replaces the value in place).
@@ -209,7 +215,7 @@ public final class NylasStandIn implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        executor = Executors.newFixedThreadPool(16, r -> {
+        executor = Executors.newFixedThreadPool(handlerThreads, r -> {
             Thread t = new Thread(r, "nylas-stand-in");
             t.setDaemon(true);
             return t;
@@ -375,6 +381,30 @@ public final class NylasStandIn implements AutoCloseable {
         grantIdOverrides.put(email.toLowerCase(Locale.ROOT), id);
     }
 
+    /**
+     * Requests handled at once (16 unless set; before {@link #start()}). A request that finds them all busy
+     * waits unrecorded, so a benchmark that reads arrival times needs at least as many as it sends at once.
+     */
+    public NylasStandIn handlerThreads(int threads) {
+        this.handlerThreads = threads;
+        return this;
+    }
+
+    /**
+     * Nylas's own per-application limit: an API request (the browser's consent redirect is not one) that
+     * arrives when {@code perSecond} requests have been accepted in the second before it is answered at once
+     * with 429 {@code nylas_rate_limit_exceeded}, without {@code provider_error} or {@code Retry-After}
+     * (reference §4). 0 turns the limit off (the default).
+     */
+    public void rateLimit(int perSecond) {
+        this.rateLimit = perSecond;
+    }
+
+    /** Requests answered 429 by {@link #rateLimit(int)} so far. */
+    public int rateLimited() {
+        return rateLimited.get();
+    }
+
     /** Slows every response down by {@code d} ({@link Duration#ZERO} to reset). */
     public void delay(Duration d) {
         this.delay = d == null ? Duration.ZERO : d;
@@ -508,6 +538,10 @@ public final class NylasStandIn implements AutoCloseable {
         String requestId = UUID.randomUUID().toString();
         try {
             RecordedRequest req = record(ex);
+            if (overRateLimit(req)) {
+                sendError(ex, requestId, 429, "nylas_rate_limit_exceeded", "Too many requests, please try again shortly.", null, null);
+                return;
+            }
             sleep(delay);
             try {
                 if (!isBrowserEndpoint(req) && !("Bearer " + apiKey).equals(req.header("authorization"))) {
@@ -522,6 +556,24 @@ public final class NylasStandIn implements AutoCloseable {
             }
         } finally {
             ex.close();
+        }
+    }
+
+    /** Whether this request is one over {@link #rateLimit(int)}; if it is not, it counts against the limit. */
+    private boolean overRateLimit(RecordedRequest req) {
+        int limit = rateLimit;
+        if (limit <= 0 || isBrowserEndpoint(req)) return false;
+        synchronized (acceptedInLastSecond) {
+            long now = System.nanoTime();
+            while (!acceptedInLastSecond.isEmpty() && now - acceptedInLastSecond.peekFirst() >= 1_000_000_000L) {
+                acceptedInLastSecond.pollFirst();
+            }
+            if (acceptedInLastSecond.size() >= limit) {
+                rateLimited.incrementAndGet();
+                return true;
+            }
+            acceptedInLastSecond.addLast(now);
+            return false;
         }
     }
 

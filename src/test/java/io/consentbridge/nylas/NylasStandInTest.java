@@ -118,6 +118,28 @@ class NylasStandInTest {
     }
 
     @Test
+    void answersRequestsOverItsRateLimitWithNylasOwn429() throws Exception {
+        nylas.rateLimit(3);
+        List<Integer> statuses = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            statuses.add(send("GET", "/v3/connectors/microsoft/creds", null, KEY).statusCode());
+        }
+        // Five in well under a second: three accepted, two over the limit.
+        assertThat(statuses).containsExactly(200, 200, 200, 429, 429);
+        HttpResponse<String> over = send("GET", "/v3/connectors/microsoft/creds", null, KEY);
+        JsonNode error = JSON.readTree(over.body()).get("error");
+        assertThat(error.get("type").asText()).isEqualTo("nylas_rate_limit_exceeded");
+        assertThat(error.has("provider_error")).isFalse();
+        assertThat(over.headers().firstValue("Retry-After")).isEmpty();
+        assertThat(nylas.rateLimited()).isEqualTo(3);
+        // Every request is recorded with its arrival, the refused ones too.
+        assertThat(nylas.requests()).hasSize(6);
+
+        Thread.sleep(1100);
+        assertThat(send("GET", "/v3/connectors/microsoft/creds", null, KEY).statusCode()).isEqualTo(200);
+    }
+
+    @Test
     void createsGrantAndReturnsSameIdOnRepeat() throws Exception {
         String credId = createCredential();
         String body = "{\"provider\":\"microsoft\",\"settings\":{\"email_address\":\"ann@contoso.com\",\"credential_id\":\""
