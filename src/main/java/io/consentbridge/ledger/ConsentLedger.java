@@ -396,10 +396,7 @@ public class ConsentLedger {
                 status.put("created_at", Jdbc.instant(rs.getObject(7)).toString());
                 status.put("updated_at", Jdbc.instant(rs.getObject(8)).toString());
             }
-            Map<String, Long> counts = new LinkedHashMap<>();
-            for (String bucket : List.of("granted", "failed", "pending", "expired", "deleted")) {
-                counts.put(bucket, 0L);
-            }
+            Map<String, Long> counts = emptyBuckets();
             try (PreparedStatement s = Jdbc.prepare(c, "select grant_state, count(*) from mailbox where tenant_id = ? group by grant_state", tenantId);
                  ResultSet rs = s.executeQuery()) {
                 while (rs.next()) {
@@ -419,6 +416,15 @@ public class ConsentLedger {
      * The status view's counts (contract §3, §5): a grant whose deletion failed is still live, so
      * granted; one being deleted, like one on its way, is pending.
      */
+    /** The status's mailbox counts, each at zero, in the order the status shows them. */
+    static Map<String, Long> emptyBuckets() {
+        Map<String, Long> counts = new LinkedHashMap<>();
+        for (String bucket : List.of("granted", "failed", "pending", "expired", "deleted")) {
+            counts.put(bucket, 0L);
+        }
+        return counts;
+    }
+
     static String statusBucket(String grantState) {
         return switch (grantState) {
             case "granted", "delete_failed" -> "granted";

@@ -29,11 +29,7 @@ public class TenantOverview {
     public Map<String, Map<String, Long>> mailboxCounts(List<String> tenantIds) {
         Map<String, Map<String, Long>> counts = new LinkedHashMap<>();
         for (String tenantId : tenantIds) {
-            Map<String, Long> buckets = new LinkedHashMap<>();
-            for (String bucket : List.of("granted", "failed", "pending", "expired", "deleted")) {
-                buckets.put(bucket, 0L);
-            }
-            counts.put(tenantId, buckets);
+            counts.put(tenantId, ConsentLedger.emptyBuckets());
         }
         if (tenantIds.isEmpty()) {
             return counts;

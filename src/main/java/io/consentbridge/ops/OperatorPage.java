@@ -242,15 +242,9 @@ public class OperatorPage {
         return instant == null ? "" : instant.truncatedTo(ChronoUnit.SECONDS).toString();
     }
 
+    /** As the status endpoint reads it, except that an empty field (a submitted form's) counts as absent. */
     private static Integer number(String text, int otherwise) {
-        if (text == null || text.isEmpty()) {
-            return otherwise;
-        }
-        try {
-            return Integer.parseInt(text.trim());
-        } catch (NumberFormatException e) {
-            return null;
-        }
+        return TenantStatusEndpoint.number(text == null || text.isEmpty() ? null : text, otherwise);
     }
 
     private static void text(RoutingContext ctx, int status, String message) {

@@ -65,7 +65,8 @@ public class TenantStatusEndpoint {
         }
     }
 
-    private static Integer number(String text, int otherwise) {
+    /** A whole-number query parameter: {@code otherwise} when absent, null when not a number. */
+    static Integer number(String text, int otherwise) {
         if (text == null) {
             return otherwise;
         }
