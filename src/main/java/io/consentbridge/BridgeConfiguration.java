@@ -19,7 +19,8 @@ import io.consentbridge.ledger.LedgerIdentity;
 import io.consentbridge.ledger.Outbox;
 import io.consentbridge.ledger.GrantHealth;
 import io.consentbridge.ledger.GrantQueue;
-import io.consentbridge.ledger.RateShares;
+import io.consentbridge.ledger.InstanceHeartbeat;
+import io.consentbridge.ledger.SharedCallTimeline;
 import io.consentbridge.ledger.TenantLifecycle;
 import io.consentbridge.ledger.TenantOverview;
 import io.consentbridge.nylas.GrantListing;
@@ -27,6 +28,8 @@ import io.consentbridge.webhooks.NylasWebhooks;
 import io.consentbridge.nylas.NylasAnswers;
 import io.consentbridge.nylas.NylasCalls;
 import io.consentbridge.nylas.NylasHttpClientConfigurer;
+import io.consentbridge.nylas.CallTimeline;
+import io.consentbridge.nylas.NylasRateBudget;
 import io.consentbridge.nylas.NylasRateGovernor;
 import io.consentbridge.ops.BridgeMetrics;
 import io.consentbridge.ops.DeadLetters;
@@ -101,10 +104,10 @@ public class BridgeConfiguration implements CamelConfiguration {
     String webhookSecret;
     @PropertyInject("reconcile.interval")
     String reconcileInterval;
-    @PropertyInject(value = "nylas.rate-share.leave-after", defaultValue = "PT3S")
-    String rateLeaveAfter;
-    @PropertyInject(value = "nylas.rate-share.settle", defaultValue = "PT1.5S")
-    String rateSettle;
+    @PropertyInject(value = "instances.leave-after", defaultValue = "PT3S")
+    String instancesLeaveAfter;
+    @PropertyInject(value = "nylas.rate-budget.fill", defaultValue = "0.92")
+    double rateBudgetFill;
     @PropertyInject("grants.consumers")
     int grantWorkers;
     @PropertyInject(value = "grants.commit-linger", defaultValue = "PT0.02S")
@@ -193,14 +196,18 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("metrics", metrics);
         registry.bind("nylasAnswers", new NylasAnswers(mapper, rate, Duration.parse(maxRetryAfter), metrics));
         registry.bind("nylasRate", rate);
-        RateShares shares = new RateShares(dataSource, clock, instanceId, Duration.parse(rateLeaveAfter), Duration.parse(rateSettle));
-        registry.bind("rateShares", shares);
+        // One time line of turns for the deployment: in the ledger where several instances can share it.
+        CallTimeline timeline = ledgerUrl.startsWith("jdbc:h2:") ? CallTimeline.inMemory() : new SharedCallTimeline(dataSource);
+        NylasRateBudget rateBudget = new NylasRateBudget(timeline, rate, rateBudgetFill);
+        registry.bind("nylasRateBudget", rateBudget);
+        InstanceHeartbeat heartbeat = new InstanceHeartbeat(dataSource, clock, instanceId, Duration.parse(instancesLeaveAfter));
+        registry.bind("instanceHeartbeat", heartbeat);
         // Stopped before the pools close: the others get this instance's share back at once.
         stopWith(context, () -> {
             try {
-                shares.leave();
+                heartbeat.leave();
             } catch (RuntimeException e) {
-                // The ledger is away: the others take the share back after rate-share.leave-after.
+                // The ledger is away: the others take over its claims after instances.leave-after.
             }
         });
         registry.bind("nylasHttpClient", new NylasHttpClientConfigurer(nylasApiKey));
@@ -246,7 +253,7 @@ public class BridgeConfiguration implements CamelConfiguration {
                 operatorPage.mount(ctx);
                 MeterRegistry meters = ctx.getRegistry().findSingleByType(MeterRegistry.class);
                 if (meters != null) {
-                    metrics.bind(meters, rate);
+                    metrics.bind(meters, rate, rateBudget);
                 }
             }
         });

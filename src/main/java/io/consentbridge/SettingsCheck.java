@@ -82,8 +82,18 @@ public final class SettingsCheck {
             problem("reconcile.interval", value.apply("reconcile.interval"), "a duration of zero or more, such as PT24H");
         }
         duration("webhooks.remember", "an ISO-8601 duration such as P2D");
-        duration("nylas.rate-share.leave-after", "an ISO-8601 duration such as PT3S");
-        duration("nylas.rate-share.settle", "an ISO-8601 duration such as PT1.5S");
+        duration("instances.leave-after", "an ISO-8601 duration such as PT3S");
+        String fill = value.apply("nylas.rate-budget.fill");
+        if (fill != null && !fill.isBlank()) {
+            try {
+                double f = Double.parseDouble(fill.trim());
+                if (!(f >= 0.5 && f <= 1.0)) {
+                    problem("nylas.rate-budget.fill", fill, "a number from 0.5 to 1, such as 0.92");
+                }
+            } catch (NumberFormatException e) {
+                problem("nylas.rate-budget.fill", fill, "a number from 0.5 to 1, such as 0.92");
+            }
+        }
         String logFormat = value.apply("log.format");
         if (logFormat != null && !logFormat.isBlank() && !logFormat.trim().equals("text") && !logFormat.trim().equals("json")) {
             problem("log.format", logFormat, "text or json");

@@ -22,7 +22,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>
  * Each instance claims what its workers can take ({@code capacity}: the workers' and as many again
  * waiting for one). A claim names the instance; an instance that is no longer alive (no longer a
- * {@code rate_member}, {@link RateShares}) leaves its claims free for the others, and this
+ * {@code rate_member}, {@link InstanceHeartbeat}) leaves its claims free for the others, and this
  * instance takes back its own claims whose work ended without an outcome (the ledger was away).
  * Work is claimed by its place in the batch that queued it, so tenants interleave.
  */

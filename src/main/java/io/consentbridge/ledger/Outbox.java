@@ -46,7 +46,7 @@ public class Outbox {
     /**
      * Up to {@code max} unsent events, oldest first, for this instance to send, if it is the relay:
      * one instance at a time relays (the holder of the {@code outbox-relay} lease, for as long as
-     * it is alive by its rate-share heartbeat, {@link RateShares}), so events leave in the order they
+     * it is alive by its heartbeat, {@link InstanceHeartbeat}), so events leave in the order they
      * were written and no row is written to before it is sent. A relay that dies leaves the lease
      * to the first other instance with something to send, within seconds.
      * (Leasing each row instead rewrote every row, ~1 KB of event each, once more before its

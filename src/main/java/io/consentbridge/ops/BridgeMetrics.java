@@ -2,9 +2,11 @@ package io.consentbridge.ops;
 
 import io.consentbridge.ledger.ConsentLedger;
 import io.consentbridge.nylas.NylasCallObserver;
+import io.consentbridge.nylas.NylasRateBudget;
 import io.consentbridge.nylas.NylasRateGovernor;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 
 import java.util.List;
@@ -33,9 +35,12 @@ public class BridgeMetrics implements NylasCallObserver {
     private final Map<String, Counter> events = new ConcurrentHashMap<>();
 
     /** Called once the context has started and its meter registry exists. */
-    public void bind(MeterRegistry meters, NylasRateGovernor rate) {
+    public void bind(MeterRegistry meters, NylasRateGovernor rate, NylasRateBudget budget) {
         Gauge.builder("consentbridge.nylas.rate_limit", rate, NylasRateGovernor::currentLimit)
-                .description("calls per second this instance allows itself now (halved by each 429 of Nylas's own)").register(meters);
+                .description("the cap as this instance paces its turns now (halved by each 429 of Nylas's own)").register(meters);
+        FunctionCounter.builder("consentbridge.nylas.turns_missed", budget, NylasRateBudget::missedTurns)
+                .description("turns on the deployment's time line given up because their call woke too late (an overloaded machine)")
+                .register(meters);
         Gauge.builder("consentbridge.outbox.backlog", outboxBacklog, AtomicLong::get)
                 .description("events written but not yet on Kafka").register(meters);
         Gauge.builder("consentbridge.grants.waiting", grantsWaiting, AtomicLong::get)

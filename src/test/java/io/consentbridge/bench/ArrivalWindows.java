@@ -10,11 +10,11 @@ import java.util.TreeMap;
  * sliding second (any 1-s interval, found by starting one at every arrival) and the busiest fixed
  * second (whole seconds of the clock), and how many fixed seconds went over a cap.
  */
-record ArrivalWindows(int arrivals, int peakSliding, Instant peakSlidingAt, int peakFixed, int fixedSeconds, int fixedOverCap,
+public record ArrivalWindows(int arrivals, int peakSliding, Instant peakSlidingAt, int peakFixed, int fixedSeconds, int fixedOverCap,
                       int slidingStartsOverCap) {
     private static final long SECOND_MICROS = 1_000_000;
 
-    static ArrivalWindows of(List<Instant> arrivalTimes, int cap) {
+    public static ArrivalWindows of(List<Instant> arrivalTimes, int cap) {
         long[] micros = arrivalTimes.stream().mapToLong(t -> t.getEpochSecond() * SECOND_MICROS + t.getNano() / 1000).sorted().toArray();
         int peakSliding = 0;
         long peakStart = 0;

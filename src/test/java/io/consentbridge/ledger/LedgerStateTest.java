@@ -98,7 +98,7 @@ class LedgerStateTest {
      * grant work waiting in the ledger ({@link #work}).
      */
     List<String[]> drain() {
-        new RateShares(db, clock, "test", Duration.ofDays(3650), Duration.ZERO).heartbeat();
+        new InstanceHeartbeat(db, clock, "test", Duration.ofDays(3650)).beat();
         lastWork = queue.claim();
         Outbox outbox = new Outbox(db, clock, "test");
         List<String[]> out = new ArrayList<>();
@@ -383,43 +383,6 @@ class LedgerStateTest {
     }
 
     @Test
-    void theRateCapIsSharedByTheInstancesAliveAndADeadOnesShareComesBack() {
-        RateShares a = new RateShares(db, clock, "a", Duration.ofSeconds(3), Duration.ofMillis(1500));
-        RateShares b = new RateShares(db, clock, "b", Duration.ofSeconds(3), Duration.ofMillis(1500));
-        io.consentbridge.nylas.NylasRateGovernor rateA = new io.consentbridge.nylas.NylasRateGovernor(40);
-        io.consentbridge.nylas.NylasRateGovernor rateB = new io.consentbridge.nylas.NylasRateGovernor(40);
-        RateShares.Members alone = a.heartbeat();
-        rateA.shareAmong(alone.alive(), alone.settled());
-        assertThat(rateA.currentLimit()).isEqualTo(40);
-
-        // b joins: a lowers at once, b waits until a has (one call a second meanwhile).
-        clock.now = clock.now.plusMillis(500);
-        RateShares.Members joining = b.heartbeat();
-        rateB.shareAmong(joining.alive(), joining.settled());
-        RateShares.Members two = a.heartbeat();
-        rateA.shareAmong(two.alive(), two.settled());
-        assertThat(rateA.currentLimit()).isEqualTo(20);
-        assertThat(rateB.currentLimit()).isEqualTo(1);
-        clock.now = clock.now.plusMillis(1500);
-        a.heartbeat();
-        RateShares.Members settled = b.heartbeat();
-        rateB.shareAmong(settled.alive(), settled.settled());
-        assertThat(rateB.currentLimit()).isEqualTo(20);
-        assertThat(rateA.currentLimit() + rateB.currentLimit()).isEqualTo(40);
-
-        // b dies (no more heartbeats): within the silence allowed, a has the whole cap again.
-        clock.now = clock.now.plusMillis(3100);
-        RateShares.Members back = a.heartbeat();
-        rateA.shareAmong(back.alive(), back.settled());
-        assertThat(back.alive()).isEqualTo(1);
-        assertThat(rateA.currentLimit()).isEqualTo(40);
-        // A graceful stop gives the share back at once.
-        b.heartbeat();
-        b.leave();
-        assertThat(a.heartbeat().alive()).isEqualTo(1);
-    }
-
-    @Test
     void removedMailboxesCanBeAskedForAgain() {
         onboardAndConsent(onboarding("contoso", "r1", null, null, "a@contoso.com", "b@contoso.com"));
         List<GrantWork> grants = work(drain());
@@ -445,13 +408,13 @@ class LedgerStateTest {
     @Test
     void grantWorkIsClaimedByOneInstanceAndADeadInstancesWorkGoesToTheOthers() {
         onboardAndConsent(onboarding("contoso", "r1", null, null, "a@contoso.com", "b@contoso.com", "c@contoso.com"));
-        RateShares a = new RateShares(db, clock, "a", Duration.ofSeconds(3), Duration.ZERO);
-        RateShares b = new RateShares(db, clock, "b", Duration.ofSeconds(3), Duration.ZERO);
+        InstanceHeartbeat a = new InstanceHeartbeat(db, clock, "a", Duration.ofSeconds(3));
+        InstanceHeartbeat b = new InstanceHeartbeat(db, clock, "b", Duration.ofSeconds(3));
         GrantQueue ofA = new GrantQueue(db, "a", 2);
         GrantQueue ofB = new GrantQueue(db, "b", 2);
         assertThat(ofA.claim()).as("an instance the others do not know yet claims nothing").isEmpty();
-        a.heartbeat();
-        b.heartbeat();
+        a.beat();
+        b.beat();
         List<GrantWork> first = ofA.claim();
         List<GrantWork> second = ofB.claim();
         assertThat(first).hasSize(2);
@@ -460,7 +423,7 @@ class LedgerStateTest {
 
         // a dies; b's own work ended without an outcome (the ledger was away), so b holds nothing now.
         clock.now = clock.now.plusSeconds(5);
-        b.heartbeat();
+        b.beat();
         ofB.finished(second.get(0));
         List<GrantWork> takenOver = ofB.claim();
         assertThat(takenOver).extracting(GrantWork::id).containsExactlyInAnyOrderElementsOf(first.stream().map(GrantWork::id).toList());
@@ -478,8 +441,8 @@ class LedgerStateTest {
         AdminCommand remove = new AdminCommand("cmd-1", "gone", "remove_mailboxes", List.of("a@gone.com"), null, null, null);
         lifecycle.admitCommand(remove);
         assertThat(lifecycle.removeMailboxes(remove)).as("no grant yet: nothing to delete at Nylas").isZero();
-        new RateShares(db, clock, "test", Duration.ofDays(1), Duration.ZERO).heartbeat();
-        new RateShares(db, clock, "other", Duration.ofDays(1), Duration.ZERO).heartbeat();
+        new InstanceHeartbeat(db, clock, "test", Duration.ofDays(1)).beat();
+        new InstanceHeartbeat(db, clock, "other", Duration.ofDays(1)).beat();
         assertThat(new GrantQueue(db, "test", 2).claim()).extracting(GrantWork::email).containsExactly("a@large.com", "a@small.com");
         GrantQueue other = new GrantQueue(db, "other", 10);
         assertThat(other.claim()).extracting(GrantWork::email).containsExactly("b@large.com", "c@large.com", "d@large.com");

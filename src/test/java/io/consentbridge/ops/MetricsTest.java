@@ -63,6 +63,7 @@ class MetricsTest {
             assertThat(sample(text, "consentbridge_tenants_attention_needed", "cause=\"consent_revoked\"")).isEqualTo(0.0);
             // The 429 halved the limit; the successes after it win it back one by one.
             assertThat(sample(text, "consentbridge_nylas_rate_limit", null)).isBetween(20.0, 40.0);
+            assertThat(sample(text, "consentbridge_nylas_turns_missed_total", null)).as("turns missed").isGreaterThanOrEqualTo(0.0);
         });
     }
 }

@@ -1,0 +1,44 @@
+package io.consentbridge.ledger;
+
+import javax.sql.DataSource;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * The instances that share one ledger ({@code rate_member}): each says it is alive every heartbeat,
+ * and one not heard from for {@code leaveAfter} is taken off. What an instance holds while alive
+ * (its claims of grant work, {@link GrantQueue}; the outbox relay, {@link Outbox}) goes to the
+ * others within seconds of its death.
+ */
+public class InstanceHeartbeat {
+    private final Jdbc jdbc;
+    private final Clock clock;
+    private final String instanceId;
+    private final Duration leaveAfter;
+
+    /** @param leaveAfter how long an instance may be silent before it counts as gone */
+    public InstanceHeartbeat(DataSource dataSource, Clock clock, String instanceId, Duration leaveAfter) {
+        this.jdbc = new Jdbc(dataSource);
+        this.clock = clock;
+        this.instanceId = instanceId;
+        this.leaveAfter = leaveAfter;
+    }
+
+    /** Says this instance is alive and takes off those that are not. */
+    public void beat() {
+        jdbc.inTransaction(c -> {
+            Instant now = Instant.now(clock);
+            if (Jdbc.update(c, "update rate_member set seen_at = ? where instance_id = ?", now, instanceId) == 0) {
+                Jdbc.update(c, "insert into rate_member (instance_id, joined_at, seen_at) values (?, ?, ?) on conflict do nothing",
+                        instanceId, now, now);
+            }
+            return Jdbc.update(c, "delete from rate_member where seen_at < ?", now.minus(leaveAfter));
+        });
+    }
+
+    /** Leaves at once (a graceful stop), so the others need not wait for the silence. */
+    public void leave() {
+        jdbc.inTransaction(c -> Jdbc.update(c, "delete from rate_member where instance_id = ?", instanceId));
+    }
+}

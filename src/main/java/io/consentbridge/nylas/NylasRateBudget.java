@@ -1,0 +1,89 @@
+package io.consentbridge.nylas;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Every call to Nylas waits here for its turn (route nylas-call), so that the deployment stays
+ * under {@code NYLAS_MAX_RPS} in every sliding second (contract §1), not only on average.
+ *
+ * <p>Turns are evenly spaced, never bunched: {@code fill} of the cap's calls per second, the rest
+ * left as headroom for the time between a turn and the call's arrival at Nylas (scheduling, a GC
+ * pause). They are reserved a few at a time on the {@link CallTimeline} that all instances share,
+ * so instances neither need to know how many of them there are nor can their calls pile up on one
+ * another. A caller that wakes too late for its turn gives it up and takes a later one: a call sent
+ * late would arrive close behind the next caller's, which is on time.
+ *
+ * <p>A 429 of Nylas's own halves this instance's pace ({@link NylasRateGovernor}): its turns are
+ * then spaced twice as far.
+ */
+public class NylasRateBudget {
+    /** How far ahead an instance reserves turns at a time: fewer reservations, a little unfairness. */
+    static final long LOOKAHEAD_NANOS = Duration.ofMillis(200).toNanos();
+    /** A turn missed by more than this is given up: the call would come too close behind the next one. */
+    static final long LATE_NANOS = Duration.ofMillis(20).toNanos();
+
+    private final CallTimeline timeline;
+    private final NylasRateGovernor governor;
+    private final double fill;
+    private final ArrayDeque<Long> turns = new ArrayDeque<>();
+    private final LongAdder missed = new LongAdder();
+
+    /**
+     * @param fill the share of the cap the turns use (0.5 to 1): 0.92 leaves 8 % of every second for
+     *             calls that arrive later than their turn
+     */
+    public NylasRateBudget(CallTimeline timeline, NylasRateGovernor governor, double fill) {
+        if (!(fill >= 0.5 && fill <= 1.0)) {
+            throw new IllegalArgumentException("nylas.rate-budget.fill must be between 0.5 and 1, was " + fill);
+        }
+        this.timeline = timeline;
+        this.governor = governor;
+        this.fill = fill;
+    }
+
+    /** Returns when the caller may send its call. */
+    public void awaitTurn() throws InterruptedException {
+        while (true) {
+            long turn = nextTurn();
+            long wait = turn - System.nanoTime();
+            while (wait > 0) {
+                TimeUnit.NANOSECONDS.sleep(wait);
+                wait = turn - System.nanoTime();
+            }
+            if (-wait <= LATE_NANOS) {
+                return;
+            }
+            missed.increment();
+        }
+    }
+
+    /** Turns given up because their caller woke too late (a sign of an overloaded machine). */
+    public long missedTurns() {
+        return missed.sum();
+    }
+
+    /** Calls per second this instance's turns are spaced for now. */
+    public double pace() {
+        return governor.currentLimit() * fill;
+    }
+
+    private synchronized long nextTurn() {
+        long now = System.nanoTime();
+        // Turns nobody took in time pass unused.
+        while (!turns.isEmpty() && now - turns.peekFirst() > LATE_NANOS) {
+            turns.pollFirst();
+        }
+        if (turns.isEmpty()) {
+            long spacing = (long) (1_000_000_000L / pace());
+            int count = (int) Math.max(1, LOOKAHEAD_NANOS / spacing);
+            long first = timeline.reserve(count, spacing) + System.nanoTime();
+            for (int i = 0; i < count; i++) {
+                turns.addLast(first + i * spacing);
+            }
+        }
+        return turns.pollFirst();
+    }
+}
