@@ -199,7 +199,6 @@ public class BridgeConfiguration implements CamelConfiguration {
         // One time line of turns for the deployment: in the ledger where several instances can share it.
         CallTimeline timeline = ledgerUrl.startsWith("jdbc:h2:") ? CallTimeline.inMemory() : new SharedCallTimeline(dataSource);
         NylasRateBudget rateBudget = new NylasRateBudget(timeline, rate, rateBudgetFill);
-        registry.bind("nylasRateBudget", rateBudget);
         InstanceHeartbeat heartbeat = new InstanceHeartbeat(dataSource, clock, instanceId, Duration.parse(instancesLeaveAfter));
         registry.bind("instanceHeartbeat", heartbeat);
         // Stopped before the pools close: the others get this instance's share back at once.
@@ -210,7 +209,7 @@ public class BridgeConfiguration implements CamelConfiguration {
                 // The ledger is away: the others take over its claims after instances.leave-after.
             }
         });
-        registry.bind("nylasHttpClient", new NylasHttpClientConfigurer(nylasApiKey));
+        registry.bind("nylasHttpClient", new NylasHttpClientConfigurer(nylasApiKey, rateBudget));
         registry.bind("consentCallback", new ConsentCallback(callbackLedger));
         registry.bind("callbackPages", new CallbackPages());
         registry.bind("jsonMapper", mapper);

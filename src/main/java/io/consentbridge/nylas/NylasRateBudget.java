@@ -3,6 +3,7 @@ package io.consentbridge.nylas;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -20,7 +21,11 @@ import java.util.concurrent.atomic.LongAdder;
  * then spaced twice as far.
  */
 public class NylasRateBudget {
-    /** How far ahead an instance reserves turns at a time: fewer reservations, a little unfairness. */
+    /**
+     * How far ahead an instance reserves turns at most: as many turns as it has callers waiting, up to
+     * this much time's worth (turns reserved and not taken in time pass unused: the callers that are
+     * waiting now are the ones sure to take them).
+     */
     static final long LOOKAHEAD_NANOS = Duration.ofMillis(200).toNanos();
     /** A turn missed by more than this is given up: the call would come too close behind the next one. */
     static final long LATE_NANOS = Duration.ofMillis(20).toNanos();
@@ -30,6 +35,7 @@ public class NylasRateBudget {
     private final double fill;
     private final ArrayDeque<Long> turns = new ArrayDeque<>();
     private final LongAdder missed = new LongAdder();
+    private final AtomicInteger waiting = new AtomicInteger();
 
     /**
      * @param fill the share of the cap the turns use (0.5 to 1): 0.92 leaves 8 % of every second for
@@ -47,7 +53,13 @@ public class NylasRateBudget {
     /** Returns when the caller may send its call. */
     public void awaitTurn() throws InterruptedException {
         while (true) {
-            long turn = nextTurn();
+            long turn;
+            waiting.incrementAndGet();
+            try {
+                turn = nextTurn();
+            } finally {
+                waiting.decrementAndGet();
+            }
             long wait = turn - System.nanoTime();
             while (wait > 0) {
                 TimeUnit.NANOSECONDS.sleep(wait);
@@ -78,7 +90,7 @@ public class NylasRateBudget {
         }
         if (turns.isEmpty()) {
             long spacing = (long) (1_000_000_000L / pace());
-            int count = (int) Math.max(1, LOOKAHEAD_NANOS / spacing);
+            int count = (int) Math.max(1, Math.min(waiting.get(), LOOKAHEAD_NANOS / spacing));
             long first = timeline.reserve(count, spacing) + System.nanoTime();
             for (int i = 0; i < count; i++) {
                 turns.addLast(first + i * spacing);

@@ -60,7 +60,7 @@ class FanOutBenchmark {
                 int peak = perSecond.stream().mapToInt(Integer::intValue).max().orElse(0);
                 System.out.printf("%nFan-out benchmark: %d mailboxes, Nylas latency %d ms, cap %s req/s, %s grant consumers%n",
                         mailboxes, latencyMs, bridge.settings.getOrDefault("nylas.max-requests-per-second", "40"),
-                        bridge.settings.getOrDefault("grants.consumers", "8"));
+                        bridge.settings.getOrDefault("grants.consumers", "16"));
                 System.out.printf("  request -> consent link published:   %6d ms%n", linkMs);
                 System.out.printf("  callback -> consent.granted event:   %6d ms%n", grantedEventMs);
                 System.out.printf("  callback -> last grant.created:      %6d ms (%.1f grants/s)%n",
