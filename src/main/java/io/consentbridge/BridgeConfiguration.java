@@ -26,6 +26,7 @@ import io.consentbridge.ledger.TenantOverview;
 import io.consentbridge.nylas.GrantListing;
 import io.consentbridge.webhooks.NylasWebhooks;
 import io.consentbridge.nylas.NylasAnswers;
+import io.consentbridge.nylas.NylasCallHeaders;
 import io.consentbridge.nylas.NylasCalls;
 import io.consentbridge.nylas.NylasHttpClientConfigurer;
 import io.consentbridge.nylas.CallTimeline;
@@ -192,6 +193,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("deadLetters", new DeadLetters(events, inbound, mapper));
         registry.bind("kafkaOffsets", new KafkaOffsets());
         registry.bind("nylasCalls", new NylasCalls(mapper));
+        registry.bind("nylasCallHeaders", new NylasCallHeaders());
         BridgeMetrics metrics = new BridgeMetrics();
         registry.bind("metrics", metrics);
         registry.bind("nylasAnswers", new NylasAnswers(mapper, rate, Duration.parse(maxRetryAfter), metrics));
