@@ -111,7 +111,7 @@ public class BridgeConfiguration implements CamelConfiguration {
     double rateBudgetFill;
     @PropertyInject("grants.consumers")
     int grantWorkers;
-    @PropertyInject(value = "grants.commit-linger", defaultValue = "PT0.02S")
+    @PropertyInject(value = "grants.commit-linger", defaultValue = "PT0.06S")
     String grantCommitLinger;
     @PropertyInject("kafka.group-id")
     String groupId;

@@ -104,7 +104,7 @@ public final class SettingsCheck {
         }
         duration("ledger.sharing-check-interval", "an ISO-8601 duration such as PT15S");
         duration("health.check-interval", "an ISO-8601 duration such as PT1S");
-        duration("grants.commit-linger", "an ISO-8601 duration such as PT0.02S");
+        duration("grants.commit-linger", "an ISO-8601 duration such as PT0.06S");
         Integer rps = positive("nylas.max-requests-per-second");
         if (rps != null && rps > NYLAS_LIMIT) {
             warn("nylas.max-requests-per-second", String.valueOf(rps), "Nylas allows " + NYLAS_LIMIT
