@@ -38,6 +38,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.consentbridge.ops.KafkaHealthCheck;
 import io.consentbridge.ops.LedgerHealthCheck;
 import io.consentbridge.ops.OperatorPage;
+import io.consentbridge.ops.RoundFailures;
 import io.consentbridge.ops.TenantStatusEndpoint;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
@@ -193,6 +194,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("deadLetters", new DeadLetters(events, inbound, mapper));
         registry.bind("kafkaOffsets", new KafkaOffsets());
         registry.bind("nylasCalls", new NylasCalls(mapper));
+        registry.bind("roundFailures", new RoundFailures(clock, Duration.ofSeconds(30)));
         registry.bind("nylasCallHeaders", new NylasCallHeaders());
         BridgeMetrics metrics = new BridgeMetrics();
         registry.bind("metrics", metrics);
