@@ -154,7 +154,9 @@ public class BridgeConfiguration implements CamelConfiguration {
         // commits in parallel, so it gets a writer per callback connection (CallbackBenchmark, 200 at once,
         // p99 above the HTTP floor: H2 +48..98 ms with one writer, +154 with four; PostgreSQL +130..156
         // with four, +250 with one).
-        int writers = ledgerUrl.startsWith("jdbc:h2:") ? 1 : callbackPoolSize;
+        // An H2 file is one process's ledger; PostgreSQL may be shared by several instances.
+        boolean h2 = ledgerUrl.startsWith("jdbc:h2:");
+        int writers = h2 ? 1 : callbackPoolSize;
         ConsentLedger callbackLedger = ConsentLedger.groupCommitting(callbackDataSource, writers, 100, clock, results, mapper);
         ConsentLedger healthLedger = new ConsentLedger(healthDataSource, clock, results, mapper);
         // The grant workers' outcomes share commits too (GrantCostBenchmark: on H2 each commit rewrites
@@ -201,7 +203,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("nylasAnswers", new NylasAnswers(mapper, rate, Duration.parse(maxRetryAfter), metrics));
         registry.bind("nylasRate", rate);
         // One time line of turns for the deployment: in the ledger where several instances can share it.
-        CallTimeline timeline = ledgerUrl.startsWith("jdbc:h2:") ? CallTimeline.inMemory() : new SharedCallTimeline(dataSource);
+        CallTimeline timeline = h2 ? CallTimeline.inMemory() : new SharedCallTimeline(dataSource);
         NylasRateBudget rateBudget = new NylasRateBudget(timeline, rate, rateBudgetFill);
         InstanceHeartbeat heartbeat = new InstanceHeartbeat(dataSource, clock, instanceId, Duration.parse(instancesLeaveAfter));
         registry.bind("instanceHeartbeat", heartbeat);

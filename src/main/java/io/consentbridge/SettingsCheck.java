@@ -1,5 +1,7 @@
 package io.consentbridge;
 
+import io.consentbridge.nylas.NylasRateBudget;
+
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.DirectoryStream;
@@ -85,12 +87,13 @@ public final class SettingsCheck {
         duration("instances.leave-after", "an ISO-8601 duration such as PT3S");
         String fill = value.apply("nylas.rate-budget.fill");
         if (fill != null && !fill.isBlank()) {
+            double f;
             try {
-                double f = Double.parseDouble(fill.trim());
-                if (!(f >= 0.5 && f <= 1.0)) {
-                    problem("nylas.rate-budget.fill", fill, "a number from 0.5 to 1, such as 0.92");
-                }
+                f = Double.parseDouble(fill.trim());
             } catch (NumberFormatException e) {
+                f = Double.NaN;
+            }
+            if (!NylasRateBudget.validFill(f)) {
                 problem("nylas.rate-budget.fill", fill, "a number from 0.5 to 1, such as 0.92");
             }
         }

@@ -117,6 +117,10 @@ class SettingsCheckTest {
                 Tuple.of(1, Arbitraries.oneOf(notANumber, negative).map(v -> Tuple.of("nylas.max-requests-per-second", v))),
                 Tuple.of(1, Arbitraries.oneOf(notANumber, negative).map(v -> Tuple.of("ledger.pool-size", v))),
                 Tuple.of(1, Arbitraries.oneOf(notANumber, negative).map(v -> Tuple.of("grants.consumers", v))),
+                Tuple.of(1, Arbitraries.oneOf(junk.filter(s -> !s.trim().matches("(0\\.[5-9]\\d*|1(\\.0*)?)")),
+                        Arbitraries.doubles().between(-1000, 0.49).ofScale(2).map(String::valueOf),
+                        Arbitraries.doubles().between(1.01, 1000).ofScale(2).map(String::valueOf))
+                        .map(v -> Tuple.of("nylas.rate-budget.fill", v))),
                 Tuple.of(1, notAUrl.map(v -> Tuple.of("nylas.api-uri", v))),
                 Tuple.of(1, notAUrl.map(v -> Tuple.of("consent.redirect-uri", v))),
                 Tuple.of(1, junk.filter(s -> !s.startsWith("jdbc:h2:") && !s.startsWith("jdbc:postgresql:")).map(v -> Tuple.of("ledger.url", v))),

@@ -42,12 +42,17 @@ public class NylasRateBudget {
      *             calls that arrive later than their turn
      */
     public NylasRateBudget(CallTimeline timeline, NylasRateGovernor governor, double fill) {
-        if (!(fill >= 0.5 && fill <= 1.0)) {
+        if (!validFill(fill)) {
             throw new IllegalArgumentException("nylas.rate-budget.fill must be between 0.5 and 1, was " + fill);
         }
         this.timeline = timeline;
         this.governor = governor;
         this.fill = fill;
+    }
+
+    /** Whether {@code fill} is a share of the cap this budget takes: 0.5 to 1 (not NaN). */
+    public static boolean validFill(double fill) {
+        return fill >= 0.5 && fill <= 1.0;
     }
 
     /** Returns when the caller may send its call. */

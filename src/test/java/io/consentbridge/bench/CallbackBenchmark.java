@@ -57,15 +57,7 @@ class CallbackBenchmark {
             System.out.printf("%nCallback benchmark: %d callbacks at once, %d rounds, ledger %s%n", n, rounds,
                     bridge.settings.get("ledger.url").startsWith("jdbc:h2") ? "H2" : "PostgreSQL");
             // The floor: a trivial server answering a small page, same client, same machine.
-            HttpServer trivial = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 1000);
-            trivial.setExecutor(Executors.newFixedThreadPool(20));
-            byte[] page = "<html><body>ok</body></html>".getBytes(StandardCharsets.UTF_8);
-            trivial.createContext("/", exchange -> {
-                exchange.sendResponseHeaders(200, page.length);
-                exchange.getResponseBody().write(page);
-                exchange.close();
-            });
-            trivial.start();
+            HttpServer trivial = trivialServer();
             try {
                 for (int round = 1; round <= rounds; round++) {
                     List<URI> floorUris = Collections.nCopies(n, URI.create("http://127.0.0.1:" + trivial.getAddress().getPort() + "/cb"));
@@ -160,5 +152,19 @@ class CallbackBenchmark {
         Collections.sort(sorted);
         int index = (int) Math.ceil(percentile / 100.0 * sorted.size()) - 1;
         return sorted.get(Math.max(0, Math.min(sorted.size() - 1, index)));
+    }
+
+    /** The floor: a trivial HTTP server answering a small page, started on a free port of this machine. */
+    static HttpServer trivialServer() throws java.io.IOException {
+        HttpServer trivial = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 1000);
+        trivial.setExecutor(Executors.newFixedThreadPool(20));
+        byte[] page = "<html><body>ok</body></html>".getBytes(StandardCharsets.UTF_8);
+        trivial.createContext("/", exchange -> {
+            exchange.sendResponseHeaders(200, page.length);
+            exchange.getResponseBody().write(page);
+            exchange.close();
+        });
+        trivial.start();
+        return trivial;
     }
 }

@@ -383,15 +383,7 @@ class ScaleBenchmark {
             System.out.printf("%n[%s] %d instance(s), %d consent callbacks at once, %d round(s)%n",
                     LocalTime.now(ZoneOffset.UTC).truncatedTo(ChronoUnit.SECONDS), size, callbacks, callbackRounds);
             nylas.delay(Duration.ofMillis(cell.latencyMs()));
-            HttpServer trivial = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 1000);
-            trivial.setExecutor(Executors.newFixedThreadPool(20));
-            byte[] page = "<html><body>ok</body></html>".getBytes(StandardCharsets.UTF_8);
-            trivial.createContext("/", exchange -> {
-                exchange.sendResponseHeaders(200, page.length);
-                exchange.getResponseBody().write(page);
-                exchange.close();
-            });
-            trivial.start();
+            HttpServer trivial = CallbackBenchmark.trivialServer();
             List<CallbackResult> out = new ArrayList<>();
             try {
                 for (int round = 1; round <= callbackRounds; round++) {

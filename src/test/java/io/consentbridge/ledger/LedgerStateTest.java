@@ -13,15 +13,13 @@ import io.consentbridge.grants.GrantWork;
 import io.consentbridge.inbound.AdminCommand;
 import io.consentbridge.inbound.OnboardingRequest;
 import io.consentbridge.nylas.NylasError;
+import io.consentbridge.support.MovableClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -35,27 +33,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * clock the test moves, and the outbox read back as the events it will publish.
  */
 class LedgerStateTest {
-    static final class TestClock extends Clock {
-        Instant now = Instant.parse("2027-01-10T09:00:00Z");
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
-
     final ObjectMapper mapper = JsonMapper.builder().findAndAddModules().build();
-    final TestClock clock = new TestClock();
+    final MovableClock clock = new MovableClock(Instant.parse("2027-01-10T09:00:00Z"));
     HikariDataSource db;
     ConsentLedger ledger;
     TenantLifecycle lifecycle;

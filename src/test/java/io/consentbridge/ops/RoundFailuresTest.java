@@ -1,37 +1,17 @@
 package io.consentbridge.ops;
 
+import io.consentbridge.support.MovableClock;
 import org.junit.jupiter.api.Test;
 
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 class RoundFailuresTest {
-    static final class Ticking extends Clock {
-        Instant now = Instant.parse("2026-12-02T10:00:00Z");
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneId.of("UTC");
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
-
     @Test
     void aRouteFailingTenTimesASecondGetsOneLineAtOnceThenOneEveryThirtySeconds() {
-        Ticking clock = new Ticking();
+        MovableClock clock = new MovableClock(Instant.parse("2026-12-02T10:00:00Z"));
         RoundFailures failures = new RoundFailures(clock, Duration.ofSeconds(30));
         int lines = 0;
         int lastUnlogged = -1;
