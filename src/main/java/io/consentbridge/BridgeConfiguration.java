@@ -9,6 +9,8 @@ import io.consentbridge.events.EventEnvelope;
 import io.consentbridge.events.ResultEvents;
 import io.consentbridge.inbound.InboundRequests;
 import io.consentbridge.kafka.KafkaOffsets;
+import io.consentbridge.kafka.OffsetsInOrder;
+import io.consentbridge.kafka.TenantLanes;
 import io.consentbridge.kafka.OutboxMessages;
 import io.consentbridge.kafka.LedgerSharingCheck;
 import io.consentbridge.kafka.LedgerTaggedClients;
@@ -112,6 +114,8 @@ public class BridgeConfiguration implements CamelConfiguration {
     double rateBudgetFill;
     @PropertyInject("grants.consumers")
     int grantWorkers;
+    @PropertyInject(value = "onboarding.concurrency", defaultValue = "32")
+    int onboardingConcurrency;
     @PropertyInject(value = "grants.commit-linger", defaultValue = "PT0.06S")
     String grantCommitLinger;
     @PropertyInject("kafka.group-id")
@@ -195,6 +199,11 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("inboundRequests", inbound);
         registry.bind("deadLetters", new DeadLetters(events, inbound, mapper));
         registry.bind("kafkaOffsets", new KafkaOffsets());
+        // Onboarding requests of different tenants at once, offsets committed in order (routes/onboarding.camel.yaml).
+        registry.bind("onboardingOffsets", new OffsetsInOrder());
+        TenantLanes onboardingLanes = new TenantLanes(context, "direct:onboarding-work", onboardingConcurrency, Duration.ofSeconds(1));
+        context.addService(onboardingLanes, true, false);
+        registry.bind("onboardingLanes", onboardingLanes);
         registry.bind("nylasCalls", new NylasCalls(mapper));
         registry.bind("roundFailures", new RoundFailures(clock, Duration.ofSeconds(30)));
         registry.bind("nylasCallHeaders", new NylasCallHeaders());

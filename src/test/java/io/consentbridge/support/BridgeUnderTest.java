@@ -274,6 +274,13 @@ public final class BridgeUnderTest implements AutoCloseable, BeforeAllCallback, 
                 assertThat(queue.waiting()).as("grant work waiting in the ledger").isZero());
     }
 
+    /** Per partition of the topic (by short name), the offset the bridge's consumer group committed. */
+    public Map<Integer, Long> committedOffsets(String name) throws Exception {
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+            return committed(admin, topic(name));
+        }
+    }
+
     /** Per partition with an offset committed by the bridge's consumer group, that offset. */
     private Map<Integer, Long> committed(Admin admin, String topic) throws Exception {
         Map<Integer, Long> offsets = new TreeMap<>();

@@ -1,0 +1,130 @@
+package io.consentbridge.kafka;
+
+import org.apache.camel.CamelContext;
+import org.apache.camel.Exchange;
+import org.apache.camel.ProducerTemplate;
+import org.apache.camel.component.kafka.KafkaConstants;
+import org.apache.camel.support.DefaultExchange;
+import org.apache.camel.support.service.ServiceSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Semaphore;
+
+/**
+ * Works on a topic's records concurrently, one lane per tenant: records of different tenants run at
+ * the same time (up to {@code concurrency} per instance), records of one tenant (the record key) one
+ * after another, in the order read. A tenant whose Nylas calls are being retried holds only its own
+ * lane and one place; the others go on. The consumer waits only when all places are taken.
+ *
+ * <p>Each record is worked on by sending a fresh exchange (the record's body and headers) to
+ * {@code endpoint}, whose route configuration commits the record when its work is done or answered
+ * ({@link KafkaOffsets}, {@link OffsetsInOrder}). A failure left unhandled there (the ledger away)
+ * is tried again after a pause, as the record would have been read again; a record still unfinished
+ * when the bridge stops is not committed, and is read again at the next start.
+ */
+public class TenantLanes extends ServiceSupport {
+    private static final Logger LOG = LoggerFactory.getLogger(TenantLanes.class);
+
+    private final CamelContext context;
+    private final String endpoint;
+    private final int concurrency;
+    private final Duration pauseAfterFailure;
+    private final Semaphore places;
+    /** Per tenant, its last record's work: the next one of the tenant starts when it ends. */
+    private final Map<String, CompletableFuture<Void>> lanes = new HashMap<>();
+    private ExecutorService workers;
+    private ProducerTemplate producer;
+
+    public TenantLanes(CamelContext context, String endpoint, int concurrency, Duration pauseAfterFailure) {
+        if (concurrency < 1) {
+            throw new IllegalArgumentException("concurrency must be at least 1, was " + concurrency);
+        }
+        this.context = context;
+        this.endpoint = endpoint;
+        this.concurrency = concurrency;
+        this.pauseAfterFailure = pauseAfterFailure;
+        this.places = new Semaphore(concurrency);
+    }
+
+    @Override
+    protected void doStart() {
+        workers = context.getExecutorServiceManager().newFixedThreadPool(this, "TenantLanes[" + endpoint + "]", concurrency);
+        producer = context.createProducerTemplate();
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+        if (producer != null) {
+            producer.stop();
+        }
+        if (workers != null) {
+            context.getExecutorServiceManager().shutdownGraceful(workers);
+        }
+    }
+
+    /** On the consumer's thread: hands the record to its tenant's lane, waiting while every place is taken. */
+    public void dispatch(Exchange record) throws InterruptedException {
+        places.acquire();
+        Exchange work = new DefaultExchange(context);
+        work.getIn().copyFrom(record.getIn());
+        Object key = record.getIn().getHeader(KafkaConstants.KEY);
+        String lane = key == null ? null : key.toString();
+        CompletableFuture<Void> mine;
+        synchronized (lanes) {
+            CompletableFuture<Void> before = lane == null ? null : lanes.get(lane);
+            Runnable run = () -> workOn(work);
+            mine = before == null ? CompletableFuture.runAsync(run, workers) : before.thenRunAsync(run, workers);
+            if (lane != null) {
+                lanes.put(lane, mine);
+            }
+        }
+        mine.whenComplete((done, failure) -> {
+            places.release();
+            if (lane != null) {
+                synchronized (lanes) {
+                    lanes.remove(lane, mine);
+                }
+            }
+        });
+    }
+
+    /** Records dispatched and not yet done, waiting in a lane or being worked on. */
+    public int inProgress() {
+        return concurrency - places.availablePermits();
+    }
+
+    private void workOn(Exchange record) {
+        for (int attempt = 1; ; attempt++) {
+            Exchange exchange = new DefaultExchange(context);
+            exchange.getIn().copyFrom(record.getIn());
+            try {
+                producer.send(endpoint, exchange);
+            } catch (RuntimeException e) {
+                exchange.setException(e);
+            }
+            Exception failure = exchange.getException();
+            if (failure == null) {
+                return;
+            }
+            if (!isStarted() || !context.isStarted() || context.isStopping()) {
+                LOG.warn("Record left unfinished as the bridge stops (it is read again at the next start): {}", failure.getMessage());
+                return;
+            }
+            if (attempt == 1 || attempt % 10 == 0) {
+                LOG.warn("Record not finished (attempt {}), trying again in {} ms: {}", attempt, pauseAfterFailure.toMillis(), failure.getMessage());
+            }
+            try {
+                Thread.sleep(pauseAfterFailure.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+}
