@@ -15,8 +15,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * No tenant waits for another: a tenant whose credential call Nylas keeps refusing with 429 and a
  * long Retry-After holds up only its own requests; a tenant on the same partition, read after it,
- * gets its link meanwhile. The partition's committed offset does not pass the unfinished request
- * (a crash would read it again) and passes both once it is done.
+ * gets its link meanwhile. The partition's committed offset does not pass the unfinished request:
+ * stopped then, the bridge reads it again at its next start and finishes it, and each tenant gets
+ * one link.
  */
 class TenantsDoNotWaitTest {
     static final Duration WAIT = Duration.ofSeconds(60);
@@ -60,9 +61,16 @@ class TenantsDoNotWaitTest {
         assertThat(bridge.committedOffsets("onboarding").getOrDefault(shared, 0L))
                 .as("the committed offset does not pass the unfinished request").isEqualTo(slowOffset);
 
+        // Stopped while the slow request waits: not committed, it is read again at the next start and
+        // finished; the fast one, read again with it, is recognised as done and not issued twice.
+        bridge.stop();
         bridge.nylas.clearFaults();
+        bridge.start();
         urls.awaitEvent(e -> slow.equals(e.path("subject").asText()), WAIT);
         bridge.awaitConsumed("onboarding");
         assertThat(bridge.committedOffsets("onboarding").get(shared)).isEqualTo(slowOffset + 2);
+        bridge.awaitPublished();
+        assertThat(urls.events().stream().filter(e -> slow.equals(e.path("subject").asText()))).hasSize(1);
+        assertThat(urls.events().stream().filter(e -> fastTenant.equals(e.path("subject").asText()))).hasSize(1);
     }
 }
