@@ -34,7 +34,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Prints each start, then the median and range per variant; also the process's resident memory at
  * the moment it turned ready. Asserts only that every start turned ready.
  * <p>Run: {@code mvn -q -o test -Pbenchmark -Dtest=StartupBenchmark -Dsurefire.failIfNoSpecifiedTests=false}
- * (-Dbench.rounds=5, -Dbench.jvm-options="...", -Dbench.jar=path, -Dbench.archive=path). Needs the packaged jar and archive: {@code mvn -q -o package -DskipTests}.
+ * (-Dbench.rounds=5, -Dbench.jvm-options="...", -Dbench.jar=path, -Dbench.archive=path; -Dbench.java=path for another Java runtime,
+ * with -Dbench.archive=none and its own options, such as a JDK 25 AOT cache). Needs the packaged jar and archive: {@code mvn -q -o package -DskipTests}.
  */
 class StartupBenchmark {
     /** -Dbench.jar=path and -Dbench.archive=path measure another build (the archive must be that jar's). */
@@ -62,6 +63,9 @@ class StartupBenchmark {
             }
         } else {
             System.out.println("No " + ARCHIVE + ": measuring the jar without class-data sharing only");
+            if (!extra.isEmpty()) {
+                variants.put(String.join(" ", extra), extra);
+            }
         }
         String bootstrap = SharedKafka.bootstrapServers();
         List<Start> starts = new ArrayList<>();

@@ -98,9 +98,11 @@ public final class JarLauncher {
         if (!Files.exists(jar)) {
             throw new AssertionError("no packaged jar at " + jar + " (mvn verify builds it before the ITs)");
         }
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        // -Dbench.java=path: another Java runtime (the build's archive fits only the JVM that made it).
+        String java = System.getProperty("bench.java", Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        List<String> command = new ArrayList<>(List.of(java));
         // As the README runs it: with the build's archive, unless options say otherwise (-Xshare:auto: without it).
-        if (jar.equals(JAR) && Files.exists(ARCHIVE)
+        if (jar.equals(JAR) && Files.exists(ARCHIVE) && System.getProperty("bench.java") == null
                 && jvmOptions.stream().noneMatch(o -> o.startsWith("-XX:SharedArchiveFile") || o.startsWith("-Xshare"))) {
             command.add("-XX:SharedArchiveFile=" + ARCHIVE);
         }
