@@ -19,8 +19,12 @@ import java.util.concurrent.Semaphore;
 /**
  * Works on a topic's records concurrently, one lane per tenant: records of different tenants run at
  * the same time (up to {@code concurrency} per instance), records of one tenant (the record key) one
- * after another, in the order read. A tenant whose Nylas calls are being retried holds only its own
- * lane and one place; the others go on. The consumer waits only when all places are taken.
+ * after another, in the order read; a record read twice (the group moved its partition while it was
+ * being worked on) is worked on again only after its first run, which the ledger then recognises. A tenant whose Nylas calls are being retried holds only its own
+ * lane and one place; the others go on. The consumer waits only when all places are taken. A record
+ * waiting in its tenant's lane holds a place too (read and not done, it bounds what the consumer reads
+ * ahead): one tenant with as many requests in a row as there are places, the first retrying, would
+ * still hold up the consumer.
  *
  * <p>Each record is worked on by sending a fresh exchange (the record's body and headers) to
  * {@code endpoint}, whose route configuration commits the record when its work is done or answered
@@ -73,25 +77,34 @@ public class TenantLanes extends ServiceSupport {
         places.acquire();
         Exchange work = new DefaultExchange(context);
         work.getIn().copyFrom(record.getIn());
-        Object key = record.getIn().getHeader(KafkaConstants.KEY);
-        String lane = key == null ? null : key.toString();
+        String lane = laneOf(record);
         CompletableFuture<Void> mine;
         synchronized (lanes) {
-            CompletableFuture<Void> before = lane == null ? null : lanes.get(lane);
+            CompletableFuture<Void> before = lanes.get(lane);
             Runnable run = () -> workOn(work);
             mine = before == null ? CompletableFuture.runAsync(run, workers) : before.thenRunAsync(run, workers);
-            if (lane != null) {
-                lanes.put(lane, mine);
-            }
+            lanes.put(lane, mine);
         }
         mine.whenComplete((done, failure) -> {
             places.release();
-            if (lane != null) {
-                synchronized (lanes) {
-                    lanes.remove(lane, mine);
-                }
+            synchronized (lanes) {
+                lanes.remove(lane, mine);
             }
         });
+    }
+
+    /**
+     * The record's key (the tenant). A record without one (the contract asks for the tenant as key)
+     * gets a lane of its own, named by its place in the topic: read again while it is still being
+     * worked on (the group moved its partition from one consumer to another), it waits for that work.
+     */
+    static String laneOf(Exchange record) {
+        Object key = record.getIn().getHeader(KafkaConstants.KEY);
+        if (key != null) {
+            return "key:" + key;
+        }
+        return "record:" + record.getIn().getHeader(KafkaConstants.TOPIC) + "/" + record.getIn().getHeader(KafkaConstants.PARTITION)
+                + "@" + record.getIn().getHeader(KafkaConstants.OFFSET);
     }
 
     /** Records dispatched and not yet done, waiting in a lane or being worked on. */
