@@ -21,10 +21,10 @@ import java.util.concurrent.Semaphore;
  * the same time (up to {@code concurrency} per instance), records of one tenant (the record key) one
  * after another, in the order read; a record read twice (the group moved its partition while it was
  * being worked on) is worked on again only after its first run, which the ledger then recognises. A tenant whose Nylas calls are being retried holds only its own
- * lane and one place; the others go on. The consumer waits only when all places are taken. A record
- * waiting in its tenant's lane holds a place too (read and not done, it bounds what the consumer reads
- * ahead): one tenant with as many requests in a row as there are places, the first retrying, would
- * still hold up the consumer.
+ * lane and one worker; the others go on. A record waiting in its tenant's lane holds no worker, only
+ * one of the {@code 4 x concurrency} places that bound what the consumer reads ahead; the consumer
+ * waits only while every place is taken (one tenant with that many requests in a row, the first
+ * retrying, would still hold it up).
  *
  * <p>Each record is worked on by sending a fresh exchange (the record's body and headers) to
  * {@code endpoint}, whose route configuration commits the record when its work is done or answered
@@ -34,6 +34,8 @@ import java.util.concurrent.Semaphore;
  */
 public class TenantLanes extends ServiceSupport {
     private static final Logger LOG = LoggerFactory.getLogger(TenantLanes.class);
+    /** Records read and not done, per worker, before the consumer waits. */
+    static final int READ_AHEAD = 4;
 
     private final CamelContext context;
     private final String endpoint;
@@ -53,7 +55,7 @@ public class TenantLanes extends ServiceSupport {
         this.endpoint = endpoint;
         this.concurrency = concurrency;
         this.pauseAfterFailure = pauseAfterFailure;
-        this.places = new Semaphore(concurrency);
+        this.places = new Semaphore(READ_AHEAD * concurrency);
     }
 
     @Override
@@ -109,7 +111,7 @@ public class TenantLanes extends ServiceSupport {
 
     /** Records dispatched and not yet done, waiting in a lane or being worked on. */
     public int inProgress() {
-        return concurrency - places.availablePermits();
+        return READ_AHEAD * concurrency - places.availablePermits();
     }
 
     private void workOn(Exchange record) {

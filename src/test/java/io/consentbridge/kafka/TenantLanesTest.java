@@ -104,20 +104,37 @@ class TenantLanesTest {
     }
 
     @Test
-    void theConsumerWaitsWhileEveryPlaceIsTaken() throws Exception {
-        holds.put("a1", new CountDownLatch(1));
-        holds.put("b1", new CountDownLatch(1));
-        lanes.dispatch(record("a", 0, "a1"));
-        lanes.dispatch(record("b", 1, "b1"));
-        Future<?> third = Executors.newSingleThreadExecutor().submit(() -> {
-            lanes.dispatch(record("c", 2, "c1"));
+    void aTenantsWaitingRecordsHoldNoWorkerAndTheConsumerWaitsOnlyWithEveryPlaceTaken() throws Exception {
+        // Two workers, eight places: a's first record held, three more of a's waiting behind it.
+        holds.put("a0", new CountDownLatch(1));
+        for (int i = 0; i < 4; i++) {
+            lanes.dispatch(record("a", i, "a" + i));
+        }
+        // b still gets the other worker.
+        lanes.dispatch(record("b", 4, "b0"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> ended.contains("b0"));
+        assertThat(started).doesNotContain("a1", "a2", "a3");
+        // Three more held tenants: one runs, two wait for a worker; all eight places are taken.
+        for (String tenant : List.of("c", "d", "e")) {
+            holds.put(tenant + "0", new CountDownLatch(1));
+        }
+        for (String tenant : List.of("c", "d", "e")) {
+            lanes.dispatch(record(tenant, 5, tenant + "0"));
+        }
+        holds.put("f0", new CountDownLatch(1));
+        lanes.dispatch(record("f", 8, "f0"));
+        Future<?> ninth = Executors.newSingleThreadExecutor().submit(() -> {
+            lanes.dispatch(record("g", 9, "g0"));
             return null;
         });
         Thread.sleep(300);
-        assertThat(third).as("no place left: the consumer waits").isNotDone();
-        holds.get("a1").countDown();
-        third.get(10, TimeUnit.SECONDS);
-        await().atMost(Duration.ofSeconds(10)).until(() -> ended.contains("c1"));
+        assertThat(ninth).as("no place left: the consumer waits").isNotDone();
+        holds.get("a0").countDown();
+        ninth.get(10, TimeUnit.SECONDS);
+        holds.values().forEach(CountDownLatch::countDown);
+        await().atMost(Duration.ofSeconds(10)).until(() -> ended.contains("g0") && ended.contains("a3"));
+        assertThat(ended.stream().filter(b -> b.startsWith("a"))).containsExactly("a0", "a1", "a2", "a3");
+        await().atMost(Duration.ofSeconds(10)).until(() -> lanes.inProgress() == 0);
     }
 
     @Test
