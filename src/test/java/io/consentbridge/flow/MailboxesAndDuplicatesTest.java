@@ -19,7 +19,7 @@ import static org.awaitility.Awaitility.await;
 class MailboxesAndDuplicatesTest {
     static final Duration WAIT = Duration.ofSeconds(30);
     @RegisterExtension
-    static final BridgeUnderTest bridge = new BridgeUnderTest().with("consent.ttl", "PT3S");
+    static final BridgeUnderTest bridge = new BridgeUnderTest().with("consent.ttl", "PT6S");
     static final TopicReader consentUrls = bridge.reader("consent-urls");
     static final TopicReader results = bridge.reader("results");
 
