@@ -116,6 +116,8 @@ public class BridgeConfiguration implements CamelConfiguration {
     int grantWorkers;
     @PropertyInject(value = "onboarding.concurrency", defaultValue = "32")
     int onboardingConcurrency;
+    @PropertyInject(value = "commands.concurrency", defaultValue = "8")
+    int commandConcurrency;
     @PropertyInject(value = "grants.commit-linger", defaultValue = "PT0.06S")
     String grantCommitLinger;
     @PropertyInject("kafka.group-id")
@@ -204,6 +206,11 @@ public class BridgeConfiguration implements CamelConfiguration {
         TenantLanes onboardingLanes = new TenantLanes(context, "direct:onboarding-work", onboardingConcurrency, Duration.ofSeconds(1));
         context.addService(onboardingLanes, true, false);
         registry.bind("onboardingLanes", onboardingLanes);
+        // Lifecycle commands the same way (routes/commands.camel.yaml), a few at a time.
+        registry.bind("commandOffsets", new OffsetsInOrder());
+        TenantLanes commandLanes = new TenantLanes(context, "direct:command-work", commandConcurrency, Duration.ofSeconds(1));
+        context.addService(commandLanes, true, false);
+        registry.bind("commandLanes", commandLanes);
         registry.bind("nylasCalls", new NylasCalls(mapper));
         registry.bind("roundFailures", new RoundFailures(clock, Duration.ofSeconds(30)));
         registry.bind("nylasCallHeaders", new NylasCallHeaders());

@@ -113,7 +113,7 @@ public final class SettingsCheck {
             warn("nylas.max-requests-per-second", String.valueOf(rps), "Nylas allows " + NYLAS_LIMIT
                     + " requests per second per application; more is answered with 429");
         }
-        for (String key : List.of("ledger.pool-size", "ledger.callback-pool-size", "grants.consumers", "grants.claim-interval-ms", "onboarding.concurrency",
+        for (String key : List.of("ledger.pool-size", "ledger.callback-pool-size", "grants.consumers", "grants.claim-interval-ms", "onboarding.concurrency", "commands.concurrency",
                 "outbox.batch-size", "outbox.poll-interval-ms", "consent.expiry-check-interval-ms",
                 "nylas.retry.initial-delay-ms", "nylas.retry.max-delay-ms")) {
             positive(key);

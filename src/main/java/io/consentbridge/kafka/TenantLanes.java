@@ -128,11 +128,12 @@ public class TenantLanes extends ServiceSupport {
                 return;
             }
             if (!isStarted() || !context.isStarted() || context.isStopping()) {
-                LOG.warn("Record left unfinished as the bridge stops (it is read again at the next start): {}", failure.getMessage());
+                LOG.warn("Record left unfinished as the bridge stops (it is read again at the next start): {}", failure.getClass().getSimpleName());
                 return;
             }
             if (attempt == 1 || attempt % 10 == 0) {
-                LOG.warn("Record not finished (attempt {}), trying again in {} ms: {}", attempt, pauseAfterFailure.toMillis(), failure.getMessage());
+                // The class only: the route's error handler has logged the failure (a message could quote the record).
+                LOG.warn("Record not finished (attempt {}), trying again in {} ms: {}", attempt, pauseAfterFailure.toMillis(), failure.getClass().getSimpleName());
             }
             try {
                 Thread.sleep(pauseAfterFailure.toMillis());
