@@ -275,6 +275,8 @@ public class BridgeConfiguration implements CamelConfiguration {
                 MeterRegistry meters = ctx.getRegistry().findSingleByType(MeterRegistry.class);
                 if (meters != null) {
                     metrics.bind(meters, rate, rateBudget);
+                    metrics.bindInProgress(meters, "onboarding", onboardingLanes);
+                    metrics.bindInProgress(meters, "commands", commandLanes);
                 }
             }
         });

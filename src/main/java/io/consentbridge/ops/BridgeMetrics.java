@@ -1,5 +1,7 @@
 package io.consentbridge.ops;
 
+import io.consentbridge.kafka.TenantLanes;
+
 import io.consentbridge.ledger.ConsentLedger;
 import io.consentbridge.nylas.NylasCallObserver;
 import io.consentbridge.nylas.NylasRateBudget;
@@ -52,6 +54,12 @@ public class BridgeMetrics implements NylasCallObserver {
         Gauge.builder("consentbridge.tenants.attention_needed", secretInvalid, AtomicLong::get).tag("cause", "secret_invalid").register(meters);
         Gauge.builder("consentbridge.tenants.attention_needed", attentionUnknown, AtomicLong::get).tag("cause", "unknown").register(meters);
         this.registry = meters;
+    }
+
+    /** Records of an input topic read and not yet done (waiting in their tenant's lane or being worked on). */
+    public void bindInProgress(MeterRegistry meters, String topic, TenantLanes lanes) {
+        Gauge.builder("consentbridge.inbound.in_progress", lanes, TenantLanes::inProgress).tag("topic", topic)
+                .description("records read and not yet done: a tenant's waiting in its lane or being worked on").register(meters);
     }
 
     @Override

@@ -60,6 +60,8 @@ class MetricsTest {
             assertThat(sample(text, "consentbridge_nylas_rate_limited_total", "by=\"nylas\"")).isEqualTo(1.0);
             assertThat(sample(text, "consentbridge_outbox_backlog", null)).isEqualTo(0.0);
             assertThat(sample(text, "consentbridge_grants_waiting", null)).isEqualTo(0.0);
+            assertThat(sample(text, "consentbridge_inbound_in_progress", "topic=\"onboarding\"")).as("onboarding requests unfinished").isEqualTo(0.0);
+            assertThat(sample(text, "consentbridge_inbound_in_progress", "topic=\"commands\"")).as("commands unfinished").isEqualTo(0.0);
             assertThat(sample(text, "consentbridge_tenants_attention_needed", "cause=\"consent_revoked\"")).isEqualTo(0.0);
             // The 429 halved the limit; the successes after it win it back one by one.
             assertThat(sample(text, "consentbridge_nylas_rate_limit", null)).isBetween(20.0, 40.0);
