@@ -9,6 +9,7 @@ import io.consentbridge.events.EventEnvelope;
 import io.consentbridge.events.ResultEvents;
 import io.consentbridge.inbound.InboundRequests;
 import io.consentbridge.kafka.KafkaOffsets;
+import io.consentbridge.kafka.HandOverOnRevoke;
 import io.consentbridge.kafka.OffsetsInOrder;
 import io.consentbridge.kafka.TenantLanes;
 import io.consentbridge.kafka.OutboxMessages;
@@ -202,12 +203,16 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("deadLetters", new DeadLetters(events, inbound, mapper));
         registry.bind("kafkaOffsets", new KafkaOffsets());
         // Onboarding requests of different tenants at once, offsets committed in order (routes/onboarding.camel.yaml).
-        registry.bind("onboardingOffsets", new OffsetsInOrder());
+        OffsetsInOrder onboardingOffsets = new OffsetsInOrder();
+        registry.bind("onboardingOffsets", onboardingOffsets);
         TenantLanes onboardingLanes = new TenantLanes(context, "direct:onboarding-work", onboardingConcurrency, Duration.ofSeconds(1));
         context.addService(onboardingLanes, true, false);
         registry.bind("onboardingLanes", onboardingLanes);
         // Lifecycle commands the same way (routes/commands.camel.yaml), a few at a time.
-        registry.bind("commandOffsets", new OffsetsInOrder());
+        OffsetsInOrder commandOffsets = new OffsetsInOrder();
+        registry.bind("commandOffsets", commandOffsets);
+        // Partitions taken away from a consumer: their work in flight is finished and committed first.
+        registry.bind("subscribeAdapter", new HandOverOnRevoke(List.of(onboardingOffsets, commandOffsets), Duration.ofSeconds(15)));
         TenantLanes commandLanes = new TenantLanes(context, "direct:command-work", commandConcurrency, Duration.ofSeconds(1));
         context.addService(commandLanes, true, false);
         registry.bind("commandLanes", commandLanes);

@@ -11,6 +11,8 @@ import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.OptionalLong;
@@ -44,7 +46,28 @@ public class OffsetsInOrder extends KafkaConsumerListener implements KafkaManual
         PartitionOffsets offsets = partitions.computeIfAbsent(record.partition, p -> new PartitionOffsets());
         long offset = record.recordOffset;
         offsets.read(offset);
-        return () -> offsets.done(offset);
+        return new Pending(offsets, offset);
+    }
+
+    /** A record read: {@code commit()} when its work is done; {@code abandon()} when it will not be done here (the bridge stops). */
+    public static final class Pending implements KafkaManualCommit {
+        private final PartitionOffsets offsets;
+        private final long offset;
+
+        Pending(PartitionOffsets offsets, long offset) {
+            this.offsets = offsets;
+            this.offset = offset;
+        }
+
+        @Override
+        public void commit() {
+            offsets.done(offset);
+        }
+
+        /** Not done and not to be waited for: the commit stays before it, and a hand-over does not wait for it. */
+        public void abandon() {
+            offsets.abandon(offset);
+        }
     }
 
     /** After each poll, on the consumer's thread: commits, per partition it holds, up to the first record not done. */
@@ -72,6 +95,37 @@ public class OffsetsInOrder extends KafkaConsumerListener implements KafkaManual
         return true;
     }
 
+    /**
+     * On the consumer's thread, when the group takes partitions away from it (an instance joins or
+     * leaves, the consumer stops): waits, at most {@code patience}, for the work on the records it read
+     * from them, then commits what is done, so the next holder does not work on the same records at
+     * the same time. Work still unfinished then is read again by the next holder (the ledger tells
+     * which request was already done; the one in flight may be done twice, as after a crash).
+     */
+    public void handOver(Consumer<?, ?> consumer, Collection<TopicPartition> revoked, Duration patience) {
+        long deadline = System.nanoTime() + patience.toNanos();
+        Map<TopicPartition, OffsetAndMetadata> commits = new HashMap<>();
+        for (TopicPartition partition : revoked) {
+            PartitionOffsets offsets = partitions.get(partition);
+            if (offsets == null) {
+                continue;
+            }
+            boolean finished = offsets.awaitFinished(deadline);
+            if (!finished) {
+                LOG.warn("Partition {} handed over with work still in progress: its unfinished records are read again by the next holder", partition);
+            }
+            offsets.toCommit().ifPresent(next -> commits.put(partition, new OffsetAndMetadata(next)));
+            partitions.remove(partition, offsets);
+        }
+        if (!commits.isEmpty()) {
+            try {
+                consumer.commitSync(commits, Duration.ofSeconds(10));
+            } catch (RuntimeException e) {
+                LOG.info("Offsets {} not committed at hand-over ({}); the records after the last commit will be read again", commits, e.getMessage());
+            }
+        }
+    }
+
     /** Never pauses: a failed record is handled by the route (breakOnFirstError reads it again). */
     @Override
     public boolean afterProcess(ProcessingResult result) {
@@ -96,6 +150,8 @@ public class OffsetsInOrder extends KafkaConsumerListener implements KafkaManual
         /** One past the last record of the longest run of done records from the start; -1: none yet. */
         private long committable = -1;
         private long committed = -1;
+        /** Records read that will not be done here (abandoned as the bridge stops). */
+        private final java.util.Set<Long> abandoned = new java.util.HashSet<>();
 
         synchronized void read(long offset) {
             if (offset >= committable) {
@@ -108,6 +164,36 @@ public class OffsetsInOrder extends KafkaConsumerListener implements KafkaManual
             while (!open.isEmpty() && open.firstEntry().getValue()) {
                 committable = Math.max(committable, open.pollFirstEntry().getKey() + 1);
             }
+            abandoned.removeIf(o -> !open.containsKey(o));
+            notifyAll();
+        }
+
+        private java.util.List<Long> openNotDone() {
+            return open.entrySet().stream().filter(e -> !e.getValue()).map(Map.Entry::getKey).toList();
+        }
+
+        synchronized void abandon(long offset) {
+            if (open.containsKey(offset)) {
+                abandoned.add(offset);
+                notifyAll();
+            }
+        }
+
+        /** Whether every record read is done (or abandoned) by {@code deadline} (System.nanoTime). */
+        synchronized boolean awaitFinished(long deadline) {
+            while (!abandoned.containsAll(openNotDone())) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                try {
+                    wait(Math.max(1, left / 1_000_000));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+            return true;
         }
 
         /** The offset to commit now, once per advance; never one behind an earlier commit. */

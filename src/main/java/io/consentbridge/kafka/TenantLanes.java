@@ -129,6 +129,9 @@ public class TenantLanes extends ServiceSupport {
             }
             if (!isStarted() || !context.isStarted() || context.isStopping()) {
                 LOG.warn("Record left unfinished as the bridge stops (it is read again at the next start): {}", failure.getClass().getSimpleName());
+                if (record.getIn().getHeader(KafkaConstants.MANUAL_COMMIT) instanceof OffsetsInOrder.Pending pending) {
+                    pending.abandon();
+                }
                 return;
             }
             if (attempt == 1 || attempt % 10 == 0) {
