@@ -96,7 +96,14 @@ public class NylasRateBudget {
         if (turns.isEmpty()) {
             long spacing = (long) (1_000_000_000L / pace());
             int count = (int) Math.max(1, Math.min(waiting.get(), LOOKAHEAD_NANOS / spacing));
-            long first = timeline.reserve(count, spacing) + System.nanoTime();
+            // The time line answers "in so many nanoseconds from the moment it read its clock", a moment
+            // somewhere between asking and hearing back: counted from the middle (Cristian's estimate),
+            // a slow answer (a loaded database or machine) shifts these turns onto another instance's by at
+            // most half its round trip, not all of it.
+            long asked = System.nanoTime();
+            long delay = timeline.reserve(count, spacing);
+            long heard = System.nanoTime();
+            long first = asked + (heard - asked) / 2 + delay;
             for (int i = 0; i < count; i++) {
                 turns.addLast(first + i * spacing);
             }

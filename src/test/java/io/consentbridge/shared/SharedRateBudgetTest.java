@@ -59,7 +59,9 @@ class SharedRateBudgetTest {
 
             // A third of the way, one instance stops: the work it had claimed and its turns go to the others.
             await().atMost(WAIT).until(() -> nylas.grantCalls() >= MAILBOXES / 3);
+            java.time.Instant stopping = java.time.Instant.now();
             bridges.get(2).stop();
+            java.time.Instant stopped = java.time.Instant.now();
             int atStop = nylas.grantCalls();
             await().atMost(WAIT).until(() -> count(results, "grant.created", tenant) == MAILBOXES);
             bridges.get(0).awaitIdle();
@@ -72,6 +74,9 @@ class SharedRateBudgetTest {
                             + "busiest clock second %d, 429s %d%n",
                     windows.arrivals(), atStop, windows.peakSliding(), windows.peakFixed(), nylas.rateLimited());
             java.time.Instant peak = windows.peakSlidingAt();
+            System.out.printf("first call %s, stop asked %+d ms and done %+d ms after it, busiest second starts %+d ms after it%n", arrivals.get(0),
+                    Duration.between(arrivals.get(0), stopping).toMillis(), Duration.between(arrivals.get(0), stopped).toMillis(),
+                    Duration.between(arrivals.get(0), peak).toMillis());
             System.out.println("arrivals in the busiest second (ms after its start): " + arrivals.stream()
                     .filter(t -> !t.isBefore(peak.minusMillis(300)) && t.isBefore(peak.plusMillis(1300)))
                     .map(t -> String.valueOf(Duration.between(peak, t).toMillis())).collect(Collectors.joining(" ")));
