@@ -124,6 +124,9 @@ class CloudEventRecordProperties {
         await().atMost(WAIT).pollInterval(Duration.ofMillis(20))
                 .until(() -> canaryOutcome.events().stream().anyMatch(e -> canary.equals(e.path("subject").asText())));
 
+        // The readers are separate consumers: each reads what was on its topic by now before counting.
+        dlq.awaitCaughtUp(WAIT);
+        consentUrls.awaitCaughtUp(WAIT);
         List<ConsumerRecord<String, String>> rejections = after(dlq, dlqBefore, canary);
         List<ConsumerRecord<String, String>> links = after(consentUrls, linksBefore, canary);
         String what = FAULTS[fault] + " in mode " + mode + " on " + topic;

@@ -68,6 +68,9 @@ class CommandRecordProperties {
 
         await().atMost(WAIT).pollInterval(Duration.ofMillis(20)).until(() -> consentUrls.events().stream()
                 .anyMatch(e -> canary.equals(e.path("data").path("request_id").asText())));
+        // The readers are separate consumers: each reads what was on its topic by now before counting.
+        dlq.awaitCaughtUp(WAIT);
+        consentUrls.awaitCaughtUp(WAIT);
         List<ConsumerRecord<String, String>> newDlq = dlq.records().subList(dlqBefore, dlq.records().size());
         List<ConsumerRecord<String, String>> otherLinks = consentUrls.records().subList(linksBefore, consentUrls.records().size()).stream()
                 .filter(r -> !r.value().contains("\"request_id\":\"" + canary + "\"")).toList();

@@ -68,6 +68,9 @@ class RecordOutcomeProperties {
         // The next record on the partition is processed...
         await().atMost(WAIT).pollInterval(Duration.ofMillis(20))
                 .until(() -> consentUrls.events().stream().anyMatch(e -> canary.equals(e.path("subject").asText())));
+        // The readers are separate consumers: each reads what was on its topic by now before counting.
+        dlq.awaitCaughtUp(WAIT);
+        consentUrls.awaitCaughtUp(WAIT);
         List<ConsumerRecord<String, String>> newDlq = dlq.records().subList(dlqBefore, dlq.records().size());
         List<ConsumerRecord<String, String>> newLinks = consentUrls.records().subList(linksBefore, consentUrls.records().size()).stream()
                 .filter(r -> !r.value().contains("\"subject\":\"" + canary + "\"")).toList();
