@@ -76,13 +76,7 @@ public class OffsetsInOrder extends KafkaConsumerListener implements KafkaManual
         if (!(polled instanceof Consumer<?, ?> consumer)) {
             return true;
         }
-        Map<TopicPartition, OffsetAndMetadata> commits = new HashMap<>();
-        for (TopicPartition partition : consumer.assignment()) {
-            PartitionOffsets offsets = partitions.get(partition);
-            if (offsets != null) {
-                offsets.toCommit().ifPresent(next -> commits.put(partition, new OffsetAndMetadata(next)));
-            }
-        }
+        Map<TopicPartition, OffsetAndMetadata> commits = toCommit(consumer.assignment());
         if (!commits.isEmpty()) {
             consumer.commitAsync(commits, (done, failure) -> {
                 if (failure != null) {
@@ -104,19 +98,14 @@ public class OffsetsInOrder extends KafkaConsumerListener implements KafkaManual
      */
     public void handOver(Consumer<?, ?> consumer, Collection<TopicPartition> revoked, Duration patience) {
         long deadline = System.nanoTime() + patience.toNanos();
-        Map<TopicPartition, OffsetAndMetadata> commits = new HashMap<>();
         for (TopicPartition partition : revoked) {
             PartitionOffsets offsets = partitions.get(partition);
-            if (offsets == null) {
-                continue;
-            }
-            boolean finished = offsets.awaitFinished(deadline);
-            if (!finished) {
+            if (offsets != null && !offsets.awaitFinished(deadline)) {
                 LOG.warn("Partition {} handed over with work still in progress: its unfinished records are read again by the next holder", partition);
             }
-            offsets.toCommit().ifPresent(next -> commits.put(partition, new OffsetAndMetadata(next)));
-            partitions.remove(partition, offsets);
         }
+        Map<TopicPartition, OffsetAndMetadata> commits = toCommit(revoked);
+        revoked.forEach(partitions::remove);
         if (!commits.isEmpty()) {
             try {
                 consumer.commitSync(commits, Duration.ofSeconds(10));
@@ -124,6 +113,18 @@ public class OffsetsInOrder extends KafkaConsumerListener implements KafkaManual
                 LOG.info("Offsets {} not committed at hand-over ({}); the records after the last commit will be read again", commits, e.getMessage());
             }
         }
+    }
+
+    /** Per partition with progress since its last commit, the offset to commit now. */
+    private Map<TopicPartition, OffsetAndMetadata> toCommit(Collection<TopicPartition> held) {
+        Map<TopicPartition, OffsetAndMetadata> commits = new HashMap<>();
+        for (TopicPartition partition : held) {
+            PartitionOffsets offsets = partitions.get(partition);
+            if (offsets != null) {
+                offsets.toCommit().ifPresent(next -> commits.put(partition, new OffsetAndMetadata(next)));
+            }
+        }
+        return commits;
     }
 
     /** Never pauses: a failed record is handled by the route (breakOnFirstError reads it again). */
@@ -145,43 +146,38 @@ public class OffsetsInOrder extends KafkaConsumerListener implements KafkaManual
 
     /** The records of one partition read and not yet committed past, in offset order. */
     static final class PartitionOffsets {
-        /** offset -> done, for every record read and not yet passed by the committable offset. */
-        private final TreeMap<Long, Boolean> open = new TreeMap<>();
+        /** What became of a record read. */
+        private enum State { READ, DONE, ABANDONED }
+
+        /** Every record read and not yet passed by the committable offset. */
+        private final TreeMap<Long, State> open = new TreeMap<>();
         /** One past the last record of the longest run of done records from the start; -1: none yet. */
         private long committable = -1;
         private long committed = -1;
-        /** Records read that will not be done here (abandoned as the bridge stops). */
-        private final java.util.Set<Long> abandoned = new java.util.HashSet<>();
 
         synchronized void read(long offset) {
             if (offset >= committable) {
-                open.putIfAbsent(offset, false);
+                open.putIfAbsent(offset, State.READ);
             }
         }
 
         synchronized void done(long offset) {
-            open.computeIfPresent(offset, (o, wasDone) -> true);
-            while (!open.isEmpty() && open.firstEntry().getValue()) {
+            open.computeIfPresent(offset, (o, was) -> State.DONE);
+            while (!open.isEmpty() && open.firstEntry().getValue() == State.DONE) {
                 committable = Math.max(committable, open.pollFirstEntry().getKey() + 1);
             }
-            abandoned.removeIf(o -> !open.containsKey(o));
             notifyAll();
         }
 
-        private java.util.List<Long> openNotDone() {
-            return open.entrySet().stream().filter(e -> !e.getValue()).map(Map.Entry::getKey).toList();
-        }
-
+        /** Not done here (the bridge stops): the commit stays before it, and nobody waits for it. */
         synchronized void abandon(long offset) {
-            if (open.containsKey(offset)) {
-                abandoned.add(offset);
-                notifyAll();
-            }
+            open.computeIfPresent(offset, (o, was) -> was == State.READ ? State.ABANDONED : was);
+            notifyAll();
         }
 
         /** Whether every record read is done (or abandoned) by {@code deadline} (System.nanoTime). */
         synchronized boolean awaitFinished(long deadline) {
-            while (!abandoned.containsAll(openNotDone())) {
+            while (open.containsValue(State.READ)) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
                     return false;
