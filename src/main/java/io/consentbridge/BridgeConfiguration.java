@@ -202,20 +202,14 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("inboundRequests", inbound);
         registry.bind("deadLetters", new DeadLetters(events, inbound, mapper));
         registry.bind("kafkaOffsets", new KafkaOffsets());
-        // Onboarding requests of different tenants at once, offsets committed in order (routes/onboarding.camel.yaml).
+        // Onboarding requests and lifecycle commands of different tenants at once, offsets committed in
+        // order (routes/onboarding.camel.yaml, routes/commands.camel.yaml).
         OffsetsInOrder onboardingOffsets = new OffsetsInOrder();
-        registry.bind("onboardingOffsets", onboardingOffsets);
-        TenantLanes onboardingLanes = new TenantLanes(context, "direct:onboarding-work", onboardingConcurrency, Duration.ofSeconds(1));
-        context.addService(onboardingLanes, true, false);
-        registry.bind("onboardingLanes", onboardingLanes);
-        // Lifecycle commands the same way (routes/commands.camel.yaml), a few at a time.
         OffsetsInOrder commandOffsets = new OffsetsInOrder();
-        registry.bind("commandOffsets", commandOffsets);
+        TenantLanes onboardingLanes = bindLanes(context, "onboarding", onboardingOffsets, onboardingConcurrency);
+        TenantLanes commandLanes = bindLanes(context, "command", commandOffsets, commandConcurrency);
         // Partitions taken away from a consumer: their work in flight is finished and committed first.
         registry.bind("subscribeAdapter", new HandOverOnRevoke(List.of(onboardingOffsets, commandOffsets), Duration.ofSeconds(15)));
-        TenantLanes commandLanes = new TenantLanes(context, "direct:command-work", commandConcurrency, Duration.ofSeconds(1));
-        context.addService(commandLanes, true, false);
-        registry.bind("commandLanes", commandLanes);
         registry.bind("nylasCalls", new NylasCalls(mapper));
         registry.bind("roundFailures", new RoundFailures(clock, Duration.ofSeconds(30)));
         registry.bind("nylasCallHeaders", new NylasCallHeaders());
@@ -285,6 +279,18 @@ public class BridgeConfiguration implements CamelConfiguration {
                 }
             }
         });
+    }
+
+    /**
+     * Binds {@code <kind>Offsets} and {@code <kind>Lanes} for an input whose records are worked on in
+     * tenant lanes: its intake route hands them to {@code direct:<kind>-work}.
+     */
+    private static TenantLanes bindLanes(CamelContext context, String kind, OffsetsInOrder offsets, int concurrency) throws Exception {
+        context.getRegistry().bind(kind + "Offsets", offsets);
+        TenantLanes lanes = new TenantLanes(context, "direct:" + kind + "-work", concurrency, Duration.ofSeconds(1));
+        context.addService(lanes, true, false);
+        context.getRegistry().bind(kind + "Lanes", lanes);
+        return lanes;
     }
 
     /** Runs {@code stop} when the context stops (also on SIGTERM), after the routes have stopped. */
