@@ -113,6 +113,8 @@ public class BridgeConfiguration implements CamelConfiguration {
     String instancesLeaveAfter;
     @PropertyInject(value = "nylas.rate-budget.fill", defaultValue = "0.92")
     double rateBudgetFill;
+    @PropertyInject(value = "nylas.rate-budget.warm-up", defaultValue = "PT10S")
+    String rateBudgetWarmUp;
     @PropertyInject("grants.consumers")
     int grantWorkers;
     @PropertyInject(value = "onboarding.concurrency", defaultValue = "32")
@@ -219,7 +221,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("nylasRate", rate);
         // One time line of turns for the deployment: in the ledger where several instances can share it.
         CallTimeline timeline = h2 ? CallTimeline.inMemory() : new SharedCallTimeline(dataSource);
-        NylasRateBudget rateBudget = new NylasRateBudget(timeline, rate, rateBudgetFill);
+        NylasRateBudget rateBudget = new NylasRateBudget(timeline, rate, rateBudgetFill, Duration.parse(rateBudgetWarmUp));
         InstanceHeartbeat heartbeat = new InstanceHeartbeat(dataSource, clock, instanceId, Duration.parse(instancesLeaveAfter));
         registry.bind("instanceHeartbeat", heartbeat);
         // Stopped before the pools close: the others get this instance's share back at once.

@@ -97,6 +97,10 @@ public final class SettingsCheck {
                 problem("nylas.rate-budget.fill", fill, "a number from 0.5 to 1, such as 0.92");
             }
         }
+        Duration warmUp = duration("nylas.rate-budget.warm-up", "an ISO-8601 duration such as PT10S (PT0S: no warm-up)");
+        if (warmUp != null && warmUp.isNegative()) {
+            problem("nylas.rate-budget.warm-up", value.apply("nylas.rate-budget.warm-up"), "a duration of zero or more, such as PT10S");
+        }
         String logFormat = value.apply("log.format");
         if (logFormat != null && !logFormat.isBlank() && !logFormat.trim().equals("text") && !logFormat.trim().equals("json")) {
             problem("log.format", logFormat, "text or json");

@@ -121,6 +121,8 @@ class SettingsCheckTest {
                         Arbitraries.doubles().between(-1000, 0.49).ofScale(2).map(String::valueOf),
                         Arbitraries.doubles().between(1.01, 1000).ofScale(2).map(String::valueOf))
                         .map(v -> Tuple.of("nylas.rate-budget.fill", v))),
+                Tuple.of(1, Arbitraries.oneOf(notADuration, Arbitraries.longs().between(-86_400, -1).map(n -> "PT" + n + "S"))
+                        .map(v -> Tuple.of("nylas.rate-budget.warm-up", v))),
                 Tuple.of(1, notAUrl.map(v -> Tuple.of("nylas.api-uri", v))),
                 Tuple.of(1, notAUrl.map(v -> Tuple.of("consent.redirect-uri", v))),
                 Tuple.of(1, junk.filter(s -> !s.startsWith("jdbc:h2:") && !s.startsWith("jdbc:postgresql:")).map(v -> Tuple.of("ledger.url", v))),

@@ -19,6 +19,14 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>A 429 of Nylas's own halves this instance's pace ({@link NylasRateGovernor}): its turns are
  * then spaced twice as far.
+ *
+ * <p>A freshly started instance warms up: for {@code warmUp} from its first turn its turns are spaced
+ * wider, from 1 / {@link #WARM_UP_START} of the usual spacing at first down to the usual at the end.
+ * A cold JVM (interpreting, compiling, on cores that other processes' compilers share) stalls between a
+ * turn and the call's write for a few hundred milliseconds at a time; the stalled calls then leave
+ * together, close behind the next turns. The fill's headroom covers such a stall on a warm instance;
+ * the wider spacing covers it on a cold one (docs/benchmarks.md: three freshly started instances
+ * put 41 calls on the wire in one sliding second under a cap of 40 without it).
  */
 public class NylasRateBudget {
     /**
@@ -29,10 +37,15 @@ public class NylasRateBudget {
     static final long LOOKAHEAD_NANOS = Duration.ofMillis(200).toNanos();
     /** A turn missed by more than this is given up: the call would come too close behind the next one. */
     static final long LATE_NANOS = Duration.ofMillis(20).toNanos();
+    /** The share of the usual pace an instance's first turns are spaced for, rising to 1 over the warm-up. */
+    static final double WARM_UP_START = 0.75;
 
     private final CallTimeline timeline;
     private final NylasRateGovernor governor;
     private final double fill;
+    private final long warmUpNanos;
+    /** When this instance took its first turn; 0 before it did. */
+    private long firstTurn;
     private final ArrayDeque<Long> turns = new ArrayDeque<>();
     private final LongAdder missed = new LongAdder();
     private final AtomicInteger waiting = new AtomicInteger();
@@ -40,14 +53,24 @@ public class NylasRateBudget {
     /**
      * @param fill the share of the cap the turns use (0.5 to 1): 0.92 leaves 8 % of every second for
      *             calls that arrive later than their turn
+     * @param warmUp how long after its first turn this instance's turns are spaced wider (zero: not at all)
      */
-    public NylasRateBudget(CallTimeline timeline, NylasRateGovernor governor, double fill) {
+    public NylasRateBudget(CallTimeline timeline, NylasRateGovernor governor, double fill, Duration warmUp) {
         if (!validFill(fill)) {
             throw new IllegalArgumentException("nylas.rate-budget.fill must be between 0.5 and 1, was " + fill);
+        }
+        if (warmUp.isNegative()) {
+            throw new IllegalArgumentException("nylas.rate-budget.warm-up must not be negative, was " + warmUp);
         }
         this.timeline = timeline;
         this.governor = governor;
         this.fill = fill;
+        this.warmUpNanos = warmUp.toNanos();
+    }
+
+    /** Without a warm-up. */
+    public NylasRateBudget(CallTimeline timeline, NylasRateGovernor governor, double fill) {
+        this(timeline, governor, fill, Duration.ZERO);
     }
 
     /** Whether {@code fill} is a share of the cap this budget takes: 0.5 to 1 (not NaN). */
@@ -84,7 +107,19 @@ public class NylasRateBudget {
 
     /** Calls per second this instance's turns are spaced for now. */
     public double pace() {
-        return governor.currentLimit() * fill;
+        return governor.currentLimit() * fill * warmth(System.nanoTime());
+    }
+
+    /** The share of the usual pace for turns reserved at {@code now}: below 1 during the warm-up. */
+    synchronized double warmth(long now) {
+        if (warmUpNanos == 0) {
+            return 1.0;
+        }
+        if (firstTurn == 0) {
+            return WARM_UP_START;
+        }
+        double done = Math.min(1.0, (double) (now - firstTurn) / warmUpNanos);
+        return WARM_UP_START + (1.0 - WARM_UP_START) * done;
     }
 
     private synchronized long nextTurn() {
@@ -92,6 +127,9 @@ public class NylasRateBudget {
         // Turns nobody took in time pass unused.
         while (!turns.isEmpty() && now - turns.peekFirst() > LATE_NANOS) {
             turns.pollFirst();
+        }
+        if (firstTurn == 0) {
+            firstTurn = now == 0 ? 1 : now;
         }
         if (turns.isEmpty()) {
             long spacing = (long) (1_000_000_000L / pace());

@@ -69,6 +69,26 @@ class NylasRateBudgetTest {
     }
 
     @Test
+    void aFreshInstanceSpacesItsTurnsWiderAtFirstAndReachesItsPaceAfterTheWarmUp() throws Exception {
+        NylasRateBudget budget = new NylasRateBudget(CallTimeline.inMemory(), new NylasRateGovernor(40), 0.9, java.time.Duration.ofSeconds(10));
+        assertThat(budget.pace()).as("before its first call").isEqualTo(36.0 * NylasRateBudget.WARM_UP_START);
+        List<Long> sent = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            budget.awaitTurn();
+            sent.add(System.nanoTime());
+        }
+        long first = sent.get(0);
+        // 27 calls per second at first: turns 37 ms apart, not 27.8 ms.
+        double spacingMs = (sent.get(4) - first) / 4 / 1e6;
+        assertThat(spacingMs).isGreaterThan(33.0);
+        assertThat(budget.warmth(first + 5_000_000_000L)).isCloseTo(0.875, org.assertj.core.api.Assertions.within(0.01));
+        assertThat(budget.warmth(first + 10_500_000_000L)).isEqualTo(1.0);
+        assertThat(budget.warmth(first + 3_600_000_000_000L)).isEqualTo(1.0);
+        NylasRateBudget none = new NylasRateBudget(CallTimeline.inMemory(), new NylasRateGovernor(40), 0.9, java.time.Duration.ZERO);
+        assertThat(none.pace()).isEqualTo(36.0);
+    }
+
+    @Test
     void theFillIsAShareOfTheCap() {
         assertThatThrownBy(() -> new NylasRateBudget(CallTimeline.inMemory(), new NylasRateGovernor(40), 1.2))
                 .hasMessageContaining("nylas.rate-budget.fill");
