@@ -48,6 +48,12 @@ final class RouteCheck {
             int routes = main.getCamelContext().getRoutes().size();
             verdict = "OK: the settings and " + routes + " routes (" + routesSource(overrides) + ") check out";
             status = 0;
+            if (Boolean.getBoolean("bridge.check.kafka-classes")) {
+                // The class-data-sharing training run (pom.xml): the Kafka client's classes too, quietly
+                // (its clients find nothing listening, as they should).
+                Configurator.setLevel("org.apache.kafka", Level.OFF);
+                io.consentbridge.kafka.KafkaClassesForArchive.load();
+            }
         } catch (Exception e) {
             verdict = "consent-bridge: check failed: " + StartupFailure.describe(e);
             status = 1;

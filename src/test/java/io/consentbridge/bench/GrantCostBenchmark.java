@@ -63,7 +63,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  *   this JVM's cutime + cstime when it is reaped), once with N = 0 (start-up alone) and once with N;
  *   the difference is its cost of N grants.</li>
  * </ul>
- * Both run with the same JVM options (none; -Dbench.jvm-options="..." adds some to both). Per-thread CPU
+ * Both run with the same JVM options (none; -Dbench.jvm-options="..." adds some to both,
+ * -Dbench.bundle-jvm-options="..." some to the bundle only, such as the README's launch options). Per-thread CPU
  * (/proc/pid/task) gives the share of the JIT compiler and GC threads. The bundle's idle CPU rate,
  * measured after the fan-out, tells how much of its figure is background work (health checks, outbox
  * and consumer polls). Rounds alternate the order. Prints numbers; asserts only the counts.
@@ -85,6 +86,9 @@ class GrantCostBenchmark {
     final int idleSeconds = Integer.getInteger("bench.idle-seconds", 5);
     final boolean jfr = Boolean.getBoolean("bench.jfr");
     final List<String> jvmOptions = Arrays.stream(System.getProperty("bench.jvm-options", "").trim().split("\\s+"))
+            .filter(o -> !o.isEmpty()).toList();
+    /** -Dbench.bundle-jvm-options="...": options for the bundle only, such as the README's launch options. */
+    final List<String> bundleJvmOptions = Arrays.stream(System.getProperty("bench.bundle-jvm-options", "").trim().split("\\s+"))
             .filter(o -> !o.isEmpty()).toList();
     final String bootstrap = SharedKafka.bootstrapServers();
     final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
@@ -134,6 +138,7 @@ class GrantCostBenchmark {
         }
         JarLauncher launcher = JarLauncher.inNewFolder("grant-cost-bundle").jar(jar)
                 .jvmOptions(jvmOptions)
+                .jvmOptions(bundleJvmOptions)
                 // Settings without an environment variable, as JVM system properties (Camel's placeholders
                 // read them first); a config/application.properties on disk does not win over the jar's copy.
                 .jvmOptions(List.of("-Dkafka.group-id=bench-" + id))
@@ -268,7 +273,8 @@ class GrantCostBenchmark {
         out.append(String.format("%nGrant cost benchmark, %s: %d mailboxes, Nylas stand-in latency %d ms, cap %s/s, %d workers,"
                         + " %d cores, jar %s%s%n", LocalDate.now(), mailboxes, latencyMs, cap, consumers,
                 Runtime.getRuntime().availableProcessors(), JAR + " built " + jarBuilt,
-                jvmOptions.isEmpty() ? "" : ", JVM options " + jvmOptions));
+                (jvmOptions.isEmpty() ? "" : ", JVM options " + jvmOptions)
+                        + (bundleJvmOptions.isEmpty() ? "" : ", bundle only " + bundleJvmOptions)));
         out.append("  CPU ms per granted mailbox, bundle (b) / hand-written (h) / ratio:\n"
                 + "    all:        b from the consent callback to the N-th grant.created; h its whole run less its run with N = 0\n"
                 + "    2nd half:   both from the N/2-th grant.created to the N-th (the JIT has done most of its work by then)\n"

@@ -101,8 +101,10 @@ public class LogLinesTest {
     public static String shippedPattern() {
         try (InputStream in = LogLinesTest.class.getClassLoader().getResourceAsStream("log4j2.xml")) {
             String xml = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            Matcher m = Pattern.compile("pattern=\"([^\"]+)\"").matcher(xml);
-            assertThat(m.find()).as("a PatternLayout in log4j2.xml").isTrue();
+            // The text layouts' pattern="${text}" is this property.
+            assertThat(xml).contains("pattern=\"${text}\"");
+            Matcher m = Pattern.compile("<Property name=\"text\">([^<]+)</Property>").matcher(xml);
+            assertThat(m.find()).as("the text layout's pattern in log4j2.xml").isTrue();
             return m.group(1).replace("&amp;", "&");
         } catch (IOException e) {
             throw new IllegalStateException(e);
