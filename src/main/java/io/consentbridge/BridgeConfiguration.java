@@ -261,7 +261,7 @@ public class BridgeConfiguration implements CamelConfiguration {
             sharing.close();
             admin.close(Duration.ofSeconds(2));
         });
-        // The topics are checked (and created) while the ledger opens and the routes load, not before:
+        // The topics are checked (and created) while the routes load and are created, not before:
         // most of it is waiting for the cluster's answers (about 0.4 s of a start). The routes start
         // only once it is done.
         CompletableFuture<Void> topicsInPlace = new CompletableFuture<>();
