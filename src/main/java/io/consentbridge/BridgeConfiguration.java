@@ -60,7 +60,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
 
 /** Binds the beans the YAML routes call, from the settings in application.properties. */
 public class BridgeConfiguration implements CamelConfiguration {
@@ -264,14 +263,8 @@ public class BridgeConfiguration implements CamelConfiguration {
         // The topics are checked (and created) while the routes load and are created, not before:
         // most of it is waiting for the cluster's answers (about 0.4 s of a start). The routes start
         // only once it is done.
-        CompletableFuture<Void> topicsInPlace = new CompletableFuture<>();
-        Thread topicSetup = new Thread(() -> {
-            try {
-                TopicSetup.ensure(brokers, List.of(onboardingTopic, mailboxTopic, commandTopic, consentUrlTopic, resultTopic, dlqTopic));
-            } finally {
-                topicsInPlace.complete(null);
-            }
-        }, "topic-setup");
+        Thread topicSetup = new Thread(() -> TopicSetup.ensure(brokers,
+                List.of(onboardingTopic, mailboxTopic, commandTopic, consentUrlTopic, resultTopic, dlqTopic)), "topic-setup");
         topicSetup.setDaemon(true);
         topicSetup.start();
 
@@ -279,8 +272,8 @@ public class BridgeConfiguration implements CamelConfiguration {
         OperatorPage operatorPage = new OperatorPage(ledger, new TenantOverview(dataSource), mapper, adminToken, commandTopic);
         context.addStartupListener(new StartupListener() {
             @Override
-            public void onCamelContextStarting(CamelContext ctx, boolean alreadyStarted) {
-                topicsInPlace.join();
+            public void onCamelContextStarting(CamelContext ctx, boolean alreadyStarted) throws InterruptedException {
+                topicSetup.join();
             }
 
             @Override

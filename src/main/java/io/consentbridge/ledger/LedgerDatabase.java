@@ -11,9 +11,11 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /** The ledger's connection pool, with the schema brought up to date by Flyway migrations. */
 public final class LedgerDatabase {
@@ -58,27 +60,24 @@ public final class LedgerDatabase {
      * every start. A new ledger, an older one, or one with a failed migration goes through Flyway.
      */
     static boolean upToDate(DataSource dataSource) {
+        Set<Integer> applied = new HashSet<>();
+        int rows = 0;
         try (Connection c = dataSource.getConnection();
              Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("select count(*), count(distinct version), sum(case when success then 0 else 1 end)"
-                     + " from flyway_schema_history where version is not null")) {
-            return rs.next() && rs.getInt(1) == NEWEST_MIGRATION && rs.getInt(2) == NEWEST_MIGRATION && rs.getInt(3) == 0
-                    && newestApplied(c) == NEWEST_MIGRATION;
-        } catch (SQLException noHistoryYet) {
+             ResultSet rs = st.executeQuery("select version, success from flyway_schema_history where version is not null")) {
+            while (rs.next()) {
+                if (!rs.getBoolean(2)) {
+                    return false;
+                }
+                applied.add(Integer.parseInt(rs.getString(1)));
+                rows++;
+            }
+        } catch (SQLException | NumberFormatException noHistoryOrNotOurs) {
             return false;
         }
-    }
-
-    private static int newestApplied(Connection c) throws SQLException {
-        int newest = 0;
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("select version from flyway_schema_history where version is not null")) {
-            while (rs.next()) {
-                newest = Math.max(newest, Integer.parseInt(rs.getString(1)));
-            }
-        } catch (NumberFormatException notOurs) {
-            return -1;
-        }
-        return newest;
+        // Exactly V1..V<newest>, each once.
+        return rows == NEWEST_MIGRATION && applied.size() == NEWEST_MIGRATION
+                && applied.stream().allMatch(v -> v >= 1 && v <= NEWEST_MIGRATION);
     }
 
     /**
