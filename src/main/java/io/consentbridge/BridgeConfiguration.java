@@ -28,6 +28,7 @@ import io.consentbridge.ledger.TenantLifecycle;
 import io.consentbridge.ledger.TenantOverview;
 import io.consentbridge.nylas.GrantListing;
 import io.consentbridge.webhooks.NylasWebhooks;
+import io.consentbridge.nylas.HttpMethodConverter;
 import io.consentbridge.nylas.NylasAnswers;
 import io.consentbridge.nylas.NylasCallHeaders;
 import io.consentbridge.nylas.NylasCalls;
@@ -45,6 +46,7 @@ import io.consentbridge.ops.RoundFailures;
 import io.consentbridge.ops.TenantStatusEndpoint;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
+import org.apache.camel.component.http.HttpMethods;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.camel.component.kafka.KafkaComponent;
@@ -136,6 +138,7 @@ public class BridgeConfiguration implements CamelConfiguration {
     @Override
     public void configure(CamelContext context) throws Exception {
         Registry registry = context.getRegistry();
+        context.getTypeConverterRegistry().addTypeConverter(HttpMethods.class, String.class, new HttpMethodConverter());
         // No module discovery: it finds only the Scala and Jdk8 modules that the embedded broker's jars
         // bring, and the Scala one loads some 600 Scala classes at every start; nothing the bundle reads
         // or writes is a Scala or Optional value.

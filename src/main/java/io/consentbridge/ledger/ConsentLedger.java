@@ -206,8 +206,12 @@ public class ConsentLedger {
                 return CallbackOutcome.denied(tenantId);
             }
             // Every mailbox not valid now: waiting for this consent, or (after a reconsent) expired or failed.
-            List<String[]> waiting = MailboxRows.in(c, tenantId, "waiting", "failed");
-            List<String[]> expired = MailboxRows.in(c, tenantId, "expired");
+            // One read for both (a burst of callbacks on PostgreSQL waits on each round trip).
+            List<String[]> waiting = new ArrayList<>();
+            List<String[]> expired = new ArrayList<>();
+            for (String[] row : MailboxRows.in(c, tenantId, "waiting", "failed", "expired")) {
+                ("expired".equals(row[3]) ? expired : waiting).add(row);
+            }
             Outbox.add(c, now, events.consentGranted(tenantId, requestId, credentialId, waiting.size() + expired.size()));
             MailboxRows.queue(c, tenantId, credentialId, waiting, false, now);
             MailboxRows.queue(c, tenantId, credentialId, expired, true, now);

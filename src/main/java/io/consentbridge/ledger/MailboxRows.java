@@ -15,18 +15,18 @@ final class MailboxRows {
     private MailboxRows() {
     }
 
-    /** Rows of (email, request_id, grant_id) in the given grant states, by email. */
+    /** Rows of (email, request_id, grant_id, grant_state) in the given grant states, by email. */
     static List<String[]> in(Connection c, String tenantId, String... states) throws SQLException {
         List<String[]> rows = new ArrayList<>();
         String marks = String.join(", ", java.util.Collections.nCopies(states.length, "?"));
         Object[] params = new Object[states.length + 1];
         params[0] = tenantId;
         System.arraycopy(states, 0, params, 1, states.length);
-        try (PreparedStatement s = Jdbc.prepare(c, "select email, request_id, grant_id from mailbox where tenant_id = ? and grant_state in ("
+        try (PreparedStatement s = Jdbc.prepare(c, "select email, request_id, grant_id, grant_state from mailbox where tenant_id = ? and grant_state in ("
                 + marks + ") order by email", params);
              ResultSet rs = s.executeQuery()) {
             while (rs.next()) {
-                rows.add(new String[]{rs.getString(1), rs.getString(2), rs.getString(3)});
+                rows.add(new String[]{rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4)});
             }
         }
         return rows;

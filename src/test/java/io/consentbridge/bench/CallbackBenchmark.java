@@ -30,7 +30,8 @@ import static org.awaitility.Awaitility.await;
  * onboarded, then all N callbacks are sent at once (one connection each); the same client against a
  * trivial HTTP server on the same machine gives the floor. Prints numbers; asserts nothing about
  * speed. Run: {@code mvn -B test -Pbenchmark -Dtest=CallbackBenchmark} (-Dbench.callbacks=N,
- * -Dbench.db=postgres for PostgreSQL instead of H2, -Dbench.set.&lt;property&gt;=&lt;value&gt; to try a setting).
+ * -Dbench.db=postgres for PostgreSQL instead of H2, -Dbench.set.&lt;property&gt;=&lt;value&gt; to try a setting,
+ * -Dbench.async-profiler=path/to/libasyncProfiler.so for a profile of each burst, -Dbench.profile-event=itimer|wall).
  */
 class CallbackBenchmark {
     /** One thread per request in flight, so that all of them are sent at once. */
@@ -74,7 +75,16 @@ class CallbackBenchmark {
                         callbacks.add(bridge.callbackUri("admin_consent=true&state=" + urls.awaitConsentState(tenant, Duration.ofMinutes(2))));
                     }
                     List<Long> health = Collections.synchronizedList(new ArrayList<>());
+                    long self = ProcessHandle.current().pid();
+                    java.nio.file.Path profile = java.nio.file.Path.of("/tmp", "callback-burst-r" + round + "-" + System.currentTimeMillis() + ".collapsed");
+                    if (AsyncProfilerControl.LIBRARY != null) {
+                        AsyncProfilerControl.start(self, System.getProperty("bench.profile-event", "itimer"));
+                    }
                     List<Long> answers = burst(client, callbacks, () -> health.add(probe(client, bridge)), 200);
+                    if (AsyncProfilerControl.LIBRARY != null) {
+                        AsyncProfilerControl.stop(self, profile);
+                        System.out.println("  profile of the burst (async-profiler, collapsed stacks per thread, this JVM): " + profile);
+                    }
                     int expected = n * round;
                     await().atMost(Duration.ofMinutes(2)).until(() -> results.events("consent.granted").size() >= expected);
                     System.out.printf("  round %d: trivial server p50 %d ms p99 %d ms | refused before the ledger p50 %d ms p99 %d ms"
@@ -128,7 +138,9 @@ class CallbackBenchmark {
         for (CompletableFuture<Long> answer : answers) {
             millis.add(answer.get(2, TimeUnit.MINUTES));
         }
-        prober.shutdownNow();
+        // Not shutdownNow: it would interrupt a probe in flight, counted as one without an answer.
+        prober.shutdown();
+        prober.awaitTermination(15, TimeUnit.SECONDS);
         return millis;
     }
 

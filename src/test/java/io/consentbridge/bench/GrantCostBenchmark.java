@@ -71,6 +71,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * <p>Run: {@code mvn -q -o test -Pbenchmark -Dtest=GrantCostBenchmark -Dsurefire.failIfNoSpecifiedTests=false}
  * (-Dbench.mailboxes=2000, -Dbench.latency-ms=50, -Dbench.rounds=2, -Dbench.idle-seconds=5,
  * -Dbench.jfr=true for JFR profiles of each bundle fan-out and hand-written run, summarised here and kept in /tmp,
+ * -Dbench.async-profiler=path/to/libasyncProfiler.so for a CPU profile of each bundle fan-out, in /tmp,
  * -Dbench.jar=path for another build of the bundle).
  * Needs the packaged jar: {@code mvn -o -q package -DskipTests}.
  */
@@ -169,6 +170,10 @@ class GrantCostBenchmark {
                 String consentUrl = issued.path("data").path("consent_url").asText();
                 int callsBefore = nylas.requests("POST", CUSTOM_AUTH).size();
                 Path recording = Path.of("/tmp", "bundle-fanout-" + id + ".jfr");
+                Path cpuProfile = Path.of("/tmp", "bundle-fanout-" + id + ".collapsed");
+                if (AsyncProfilerControl.LIBRARY != null) {
+                    AsyncProfilerControl.start(pid, "itimer");
+                }
                 if (jfr) {
                     run(javaBin("jcmd"), String.valueOf(pid), "JFR.start", "name=fanout", "settings=" + FanOutProfile.settings(),
                             "filename=" + recording);
@@ -179,13 +184,25 @@ class GrantCostBenchmark {
                 HttpResponse<String> consentPage = consentVia(consentUrl);
                 assertThat(consentPage.statusCode()).as("callback answer: " + consentPage.body()).isEqualTo(200);
                 Snapshot end = last.get(10, TimeUnit.MINUTES);
+                if (AsyncProfilerControl.LIBRARY != null) {
+                    AsyncProfilerControl.stop(pid, cpuProfile);
+                    System.out.println("  CPU profile of the fan-out (async-profiler, collapsed stacks per thread): " + cpuProfile);
+                }
                 if (jfr) {
                     run(javaBin("jcmd"), String.valueOf(pid), "JFR.stop", "name=fanout");
                 }
                 Thread.sleep(2000);
                 Snapshot idleStart = Snapshot.of(pid);
+                if (AsyncProfilerControl.LIBRARY != null) {
+                    AsyncProfilerControl.start(pid, "itimer");
+                }
                 Thread.sleep(idleSeconds * 1000L);
                 Snapshot idleEnd = Snapshot.of(pid);
+                if (AsyncProfilerControl.LIBRARY != null) {
+                    Path idleProfile = Path.of("/tmp", "bundle-idle-" + id + ".collapsed");
+                    AsyncProfilerControl.stop(pid, idleProfile);
+                    System.out.println("  CPU profile of the bundle at idle after it: " + idleProfile);
+                }
 
                 assertThat(results.count("grant.created")).as("grant.created events").isEqualTo(mailboxes);
                 assertThat(results.count("grant.failed")).as("grant.failed events").isZero();

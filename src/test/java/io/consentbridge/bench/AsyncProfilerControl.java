@@ -1,0 +1,37 @@
+package io.consentbridge.bench;
+
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Starts and stops async-profiler in a running JVM (this one or another) through jcmd, for the
+ * benchmarks' {@code -Dbench.async-profiler=path/to/libasyncProfiler.so}. The library comes in the
+ * Maven artifact {@code tools.profiler:async-profiler:4.1:jar:linux-x64} (unzip it). The agent's
+ * options are quoted: jcmd would read {@code a=b} as an option of its own.
+ */
+final class AsyncProfilerControl {
+    /** The library named by -Dbench.async-profiler, or null: no profiling. */
+    static final String LIBRARY = System.getProperty("bench.async-profiler", "").isBlank() ? null : System.getProperty("bench.async-profiler");
+
+    private AsyncProfilerControl() {
+    }
+
+    /** Starts sampling {@code event} (itimer: CPU; wall: every thread, waiting included), per thread. */
+    static void start(long pid, String event) throws Exception {
+        command(pid, "start,event=" + event + ",interval=" + ("wall".equals(event) ? "5ms" : "1ms") + ",threads");
+    }
+
+    /** Stops and writes collapsed stacks (one line per stack, the thread first). */
+    static void stop(long pid, Path file) throws Exception {
+        command(pid, "stop,collapsed,file=" + file);
+    }
+
+    private static void command(long pid, String command) throws Exception {
+        Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(), String.valueOf(pid),
+                "JVMTI.agent_load", LIBRARY, '"' + command + '"').redirectErrorStream(true).start();
+        String out = new String(jcmd.getInputStream().readAllBytes());
+        if (!jcmd.waitFor(60, TimeUnit.SECONDS) || jcmd.exitValue() != 0 || out.contains("[ERROR]")) {
+            throw new IllegalStateException("async-profiler " + command + ": " + out);
+        }
+    }
+}
