@@ -46,7 +46,6 @@ import io.consentbridge.ops.RoundFailures;
 import io.consentbridge.ops.TenantStatusEndpoint;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
-import org.apache.camel.component.http.HttpMethods;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.camel.component.kafka.KafkaComponent;
@@ -138,7 +137,7 @@ public class BridgeConfiguration implements CamelConfiguration {
     @Override
     public void configure(CamelContext context) throws Exception {
         Registry registry = context.getRegistry();
-        context.getTypeConverterRegistry().addTypeConverter(HttpMethods.class, String.class, new HttpMethodConverter());
+        HttpMethodConverter.registerIn(context);
         // No module discovery: it finds only the Scala and Jdk8 modules that the embedded broker's jars
         // bring, and the Scala one loads some 600 Scala classes at every start; nothing the bundle reads
         // or writes is a Scala or Optional value.

@@ -81,16 +81,17 @@ public class Outbox {
             }
         }
         Instant now = Instant.now(clock);
-        // until: when it was last taken (the lease lasts as long as its holder is alive).
-        String held = "update sweep_lease set holder = ?, until = ? where name = 'outbox-relay'"
-                + " and (holder = ? or holder not in (select instance_id from rate_member))"
+        // Taken from a holder that is no longer alive; until: when it was taken (the lease lasts as
+        // long as its holder is alive).
+        String take = "update sweep_lease set holder = ?, until = ? where name = 'outbox-relay'"
+                + " and holder not in (select instance_id from rate_member)"
                 + " and exists (select 1 from rate_member where instance_id = ?)";
-        if (Jdbc.update(c, held, instanceId, now, instanceId, instanceId) == 1) {
+        if (Jdbc.update(c, take, instanceId, now, instanceId) == 1) {
             return true;
         }
         Jdbc.update(c, "insert into sweep_lease (name, holder, until) values ('outbox-relay', ?, ?) on conflict do nothing",
                 "nobody", now);
-        return Jdbc.update(c, held, instanceId, now, instanceId, instanceId) == 1;
+        return Jdbc.update(c, take, instanceId, now, instanceId) == 1;
     }
 
     /**

@@ -1,7 +1,6 @@
 package io.consentbridge.bench;
 
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Starts and stops async-profiler in a running JVM (this one or another) through jcmd, for the
@@ -26,11 +25,11 @@ final class AsyncProfilerControl {
         command(pid, "stop,collapsed,file=" + file);
     }
 
+    /** jcmd answers 0 even when the agent refuses the command: its own "[ERROR]" line says so. */
     private static void command(long pid, String command) throws Exception {
-        Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(), String.valueOf(pid),
-                "JVMTI.agent_load", LIBRARY, '"' + command + '"').redirectErrorStream(true).start();
-        String out = new String(jcmd.getInputStream().readAllBytes());
-        if (!jcmd.waitFor(60, TimeUnit.SECONDS) || jcmd.exitValue() != 0 || out.contains("[ERROR]")) {
+        String out = GrantCostBenchmark.run(GrantCostBenchmark.javaBin("jcmd"), String.valueOf(pid), "JVMTI.agent_load", LIBRARY,
+                '"' + command + '"');
+        if (out.contains("[ERROR]")) {
             throw new IllegalStateException("async-profiler " + command + ": " + out);
         }
     }

@@ -13,6 +13,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -76,12 +77,12 @@ class CallbackBenchmark {
                     }
                     List<Long> health = Collections.synchronizedList(new ArrayList<>());
                     long self = ProcessHandle.current().pid();
-                    java.nio.file.Path profile = java.nio.file.Path.of("/tmp", "callback-burst-r" + round + "-" + System.currentTimeMillis() + ".collapsed");
                     if (AsyncProfilerControl.LIBRARY != null) {
                         AsyncProfilerControl.start(self, System.getProperty("bench.profile-event", "itimer"));
                     }
                     List<Long> answers = burst(client, callbacks, () -> health.add(probe(client, bridge)), 200);
                     if (AsyncProfilerControl.LIBRARY != null) {
+                        Path profile = Path.of("/tmp", "callback-burst-r" + round + "-" + System.currentTimeMillis() + ".collapsed");
                         AsyncProfilerControl.stop(self, profile);
                         System.out.println("  profile of the burst (async-profiler, collapsed stacks per thread, this JVM): " + profile);
                     }

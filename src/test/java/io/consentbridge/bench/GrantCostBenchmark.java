@@ -170,7 +170,6 @@ class GrantCostBenchmark {
                 String consentUrl = issued.path("data").path("consent_url").asText();
                 int callsBefore = nylas.requests("POST", CUSTOM_AUTH).size();
                 Path recording = Path.of("/tmp", "bundle-fanout-" + id + ".jfr");
-                Path cpuProfile = Path.of("/tmp", "bundle-fanout-" + id + ".collapsed");
                 if (AsyncProfilerControl.LIBRARY != null) {
                     AsyncProfilerControl.start(pid, "itimer");
                 }
@@ -185,6 +184,7 @@ class GrantCostBenchmark {
                 assertThat(consentPage.statusCode()).as("callback answer: " + consentPage.body()).isEqualTo(200);
                 Snapshot end = last.get(10, TimeUnit.MINUTES);
                 if (AsyncProfilerControl.LIBRARY != null) {
+                    Path cpuProfile = Path.of("/tmp", "bundle-fanout-" + id + ".collapsed");
                     AsyncProfilerControl.stop(pid, cpuProfile);
                     System.out.println("  CPU profile of the fan-out (async-profiler, collapsed stacks per thread): " + cpuProfile);
                 }

@@ -15,7 +15,7 @@ class HttpMethodConverterTest {
     @Test
     void theRoutesMethodNamesBecomeCamelHttpMethods() throws Exception {
         try (CamelContext context = new DefaultCamelContext()) {
-            context.getTypeConverterRegistry().addTypeConverter(HttpMethods.class, String.class, new HttpMethodConverter());
+            HttpMethodConverter.registerIn(context);
             context.start();
             Exchange exchange = new DefaultExchange(context);
             for (HttpMethods method : HttpMethods.values()) {
