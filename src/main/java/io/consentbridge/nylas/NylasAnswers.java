@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.camel.Exchange;
 
 import java.time.Duration;
+import java.util.regex.Pattern;
 
 /**
  * The one place that decides what a Nylas answer means (reference §4: branch on the HTTP status,
@@ -16,6 +17,8 @@ import java.time.Duration;
 public class NylasAnswers {
     /** Exchange property holding Nylas's request_id of the last answer. */
     public static final String NYLAS_REQUEST_ID = "nylasRequestId";
+    /** The id in a path that names one object; compiled once (String.replaceAll compiles it on every call). */
+    private static final Pattern ID_IN_PATH = Pattern.compile("^(/v3/grants/|/v3/connectors/[^/]+/creds/)[^/?]+");
 
     private final ObjectMapper mapper;
     private final NylasRateGovernor rate;
@@ -35,7 +38,7 @@ public class NylasAnswers {
 
     /** The endpoint a call went to, ids left out: {@code DELETE /v3/grants/{id}}. */
     static String endpoint(String method, String path) {
-        String template = path == null ? "" : path.replaceAll("^(/v3/grants/|/v3/connectors/[^/]+/creds/)[^/?]+", "$1{id}");
+        String template = path == null ? "" : ID_IN_PATH.matcher(path).replaceFirst("$1{id}");
         return (method == null ? "POST" : method) + " " + template;
     }
 

@@ -71,7 +71,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * <p>Run: {@code mvn -q -o test -Pbenchmark -Dtest=GrantCostBenchmark -Dsurefire.failIfNoSpecifiedTests=false}
  * (-Dbench.mailboxes=2000, -Dbench.latency-ms=50, -Dbench.rounds=2, -Dbench.idle-seconds=5,
  * -Dbench.jfr=true for JFR profiles of each bundle fan-out and hand-written run, summarised here and kept in /tmp,
- * -Dbench.async-profiler=path/to/libasyncProfiler.so for a CPU profile of each bundle fan-out, in /tmp,
+ * -Dbench.async-profiler=path/to/libasyncProfiler.so for a CPU profile of each bundle fan-out, in /tmp
+ * (-Dbench.profile-event=itimer by default; cpu, ctimer or wall as async-profiler names them),
  * -Dbench.jar=path for another build of the bundle).
  * Needs the packaged jar: {@code mvn -o -q package -DskipTests}.
  */
@@ -171,7 +172,7 @@ class GrantCostBenchmark {
                 int callsBefore = nylas.requests("POST", CUSTOM_AUTH).size();
                 Path recording = Path.of("/tmp", "bundle-fanout-" + id + ".jfr");
                 if (AsyncProfilerControl.LIBRARY != null) {
-                    AsyncProfilerControl.start(pid, "itimer");
+                    AsyncProfilerControl.start(pid, System.getProperty("bench.profile-event", "itimer"));
                 }
                 if (jfr) {
                     run(javaBin("jcmd"), String.valueOf(pid), "JFR.start", "name=fanout", "settings=" + FanOutProfile.settings(),
@@ -194,7 +195,7 @@ class GrantCostBenchmark {
                 Thread.sleep(2000);
                 Snapshot idleStart = Snapshot.of(pid);
                 if (AsyncProfilerControl.LIBRARY != null) {
-                    AsyncProfilerControl.start(pid, "itimer");
+                    AsyncProfilerControl.start(pid, System.getProperty("bench.profile-event", "itimer"));
                 }
                 Thread.sleep(idleSeconds * 1000L);
                 Snapshot idleEnd = Snapshot.of(pid);
