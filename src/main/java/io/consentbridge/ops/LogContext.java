@@ -11,6 +11,21 @@ public final class LogContext {
     public static final String TENANT_ID = "tenant_id";
     public static final String REQUEST_ID = "request_id";
 
+    /** What a log line can be about: a tenant and the request it came with. */
+    public interface Subject {
+        String tenantId();
+
+        String requestId();
+    }
+
+    /**
+     * Sets both from what the body is about (a route step {@code bean: ... method: about}: Camel binds
+     * the body, without an expression to evaluate for each argument).
+     */
+    public static void about(Subject subject) {
+        of(subject.tenantId(), subject.requestId());
+    }
+
     /** Sets both; null leaves a key out. */
     public static void of(String tenantId, String requestId) {
         put(TENANT_ID, tenantId);
