@@ -311,7 +311,6 @@ public class BridgeConfiguration implements CamelConfiguration {
         return lanes;
     }
 
-    /** Runs {@code stop} when the context stops (also on SIGTERM), after the routes have stopped. */
     /** The relay's last acknowledged round, deleted at a stop so a restart does not send it again. */
     private static void deleteAcknowledged(Outbox outbox) {
         try {
@@ -322,6 +321,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         }
     }
 
+    /** Runs {@code stop} when the context stops (also on SIGTERM), after the routes have stopped. */
     private static void stopWith(CamelContext context, Runnable stop) throws Exception {
         context.addService(new ServiceSupport() {
             @Override

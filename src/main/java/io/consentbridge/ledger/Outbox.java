@@ -54,7 +54,8 @@ public class Outbox {
      * were written and no row is written to before it is sent. A relay that dies leaves the lease
      * to the first other instance with something to send, within seconds.
      * (Leasing each row instead rewrote every row, ~1 KB of event each, once more before its
-     * deletion: a third of the outbox's page writes on H2, GrantCostBenchmark.)
+     * deletion: a third of the outbox's page writes on H2, GrantCostBenchmark.) The same transaction
+     * first deletes what Kafka acknowledged since the last round ({@link #sent}).
      */
     public synchronized List<OutboxRecord> claim(int max) {
         List<Long> deleting = new ArrayList<>(acknowledged);
