@@ -56,7 +56,6 @@ import org.apache.camel.spi.Registry;
 
 import com.zaxxer.hikari.HikariDataSource;
 import org.apache.camel.support.service.ServiceSupport;
-import org.slf4j.LoggerFactory;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -175,11 +174,8 @@ public class BridgeConfiguration implements CamelConfiguration {
         // the pages it touched, and one tenant's outcomes touch the same few).
         ConsentLedger grantLedger = ConsentLedger.lingering(dataSource, "grant-group-commit", writers == 1 ? 1 : Math.max(2, grantWorkers / 2),
                 grantWorkers, Duration.parse(grantCommitLinger), clock, results, mapper);
-        String instanceId = UUID.randomUUID().toString();
-        Outbox outbox = new Outbox(dataSource, clock, instanceId);
         // Closed after the routes have stopped, so in-flight work can still record its outcome.
         stopWith(context, () -> {
-            deleteAcknowledged(outbox);
             callbackLedger.close();
             grantLedger.close();
             healthDataSource.close();
@@ -192,6 +188,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("ledger", ledger);
         registry.bind("grantLedger", grantLedger);
         registry.bind("lifecycle", new TenantLifecycle(dataSource, clock, results, Duration.parse(secretExpiryWarning)));
+        String instanceId = UUID.randomUUID().toString();
         registry.bind("grantHealth", new GrantHealth(dataSource, clock, results, instanceId, Duration.parse(reconcileInterval)));
         // Nylas sends notifications in floods (thousands when a tenant's consent is revoked): they share
         // commits on the callbacks' connections, each answered only once its own is durable.
@@ -202,7 +199,7 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("grantListing", new GrantListing());
         registry.bind("consentLinks", new ConsentLinks(nylasApiUri, nylasClientId, redirectUri, clock, Duration.parse(consentTtl)));
         registry.bind("resultEvents", results);
-        registry.bind("outbox", outbox);
+        registry.bind("outbox", new Outbox(dataSource, clock, instanceId));
         registry.bind("outboxMessages", new OutboxMessages());
         registry.bind("grantQueue", new GrantQueue(dataSource, instanceId, 2 * grantWorkers));
         InboundRequests inbound = new InboundRequests();
@@ -309,16 +306,6 @@ public class BridgeConfiguration implements CamelConfiguration {
         context.addService(lanes, true, false);
         context.getRegistry().bind(kind + "Lanes", lanes);
         return lanes;
-    }
-
-    /** The relay's last acknowledged round, deleted at a stop so a restart does not send it again. */
-    private static void deleteAcknowledged(Outbox outbox) {
-        try {
-            outbox.deleteAcknowledged();
-        } catch (RuntimeException e) {
-            // The ledger is away: the next relay sends that round again (at least once).
-            LoggerFactory.getLogger(BridgeConfiguration.class).warn("The outbox's last sent round could not be deleted at the stop; it will be sent again: {}", e.toString());
-        }
     }
 
     /** Runs {@code stop} when the context stops (also on SIGTERM), after the routes have stopped. */

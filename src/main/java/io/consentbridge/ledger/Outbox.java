@@ -11,7 +11,6 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * The transactional outbox: events are written in the same transaction as the ledger change they
@@ -22,9 +21,6 @@ public class Outbox {
     private final Jdbc jdbc;
     private final Clock clock;
     private final String instanceId;
-    /** Records Kafka has acknowledged, deleted in the next round's transaction ({@link #sent}). */
-    private final ConcurrentLinkedQueue<Long> acknowledged = new ConcurrentLinkedQueue<>();
-
     public Outbox(DataSource dataSource, Clock clock, String instanceId) {
         this.jdbc = new Jdbc(dataSource);
         this.clock = clock;
@@ -54,13 +50,10 @@ public class Outbox {
      * were written and no row is written to before it is sent. A relay that dies leaves the lease
      * to the first other instance with something to send, within seconds.
      * (Leasing each row instead rewrote every row, ~1 KB of event each, once more before its
-     * deletion: a third of the outbox's page writes on H2, GrantCostBenchmark.) The same transaction
-     * first deletes what Kafka acknowledged since the last round ({@link #sent}).
+     * deletion: a third of the outbox's page writes on H2, GrantCostBenchmark.)
      */
-    public synchronized List<OutboxRecord> claim(int max) {
-        List<Long> deleting = new ArrayList<>(acknowledged);
-        List<OutboxRecord> round = jdbc.inTransaction(c -> {
-            delete(c, deleting);
+    public List<OutboxRecord> claim(int max) {
+        return jdbc.inTransaction(c -> {
             List<OutboxRecord> unsent = new ArrayList<>();
             try (PreparedStatement s = Jdbc.prepare(c, "select id, topic, record_key, partition_key, payload from outbox order by id limit ?", max);
                  ResultSet rs = s.executeQuery()) {
@@ -74,9 +67,6 @@ public class Outbox {
             }
             return unsent;
         });
-        // Deleted now (committed): the next round no longer sees them.
-        forget(deleting.size());
-        return round;
     }
 
     /** Takes or keeps the relay's lease: true when this instance is the relay now. */
@@ -105,52 +95,24 @@ public class Outbox {
     }
 
     /**
-     * The round's records, all acknowledged by Kafka: deleted in the next round's transaction (one
-     * transaction a round instead of two, and not on the Kafka producer's callback thread). If the send
-     * failed, this is not called and the round is sent again (at least once, in order). Should the
-     * instance die before the next round, that round is sent again by the next relay; a stop deletes
-     * them first ({@link #deleteAcknowledged}).
+     * Deletes the round's records once Kafka has acknowledged all of them, in one transaction. If
+     * the send failed, nothing is deleted: the lease runs out and the round is sent again (at least
+     * once, in order).
      */
-    public void sent(long[] ids) {
-        if (ids == null) {
-            return;
-        }
-        for (long id : ids) {
-            acknowledged.add(id);
-        }
-    }
-
-    /** Deletes what Kafka has acknowledged since the last round, now (at a stop). */
-    public synchronized void deleteAcknowledged() {
-        List<Long> deleting = new ArrayList<>(acknowledged);
-        if (deleting.isEmpty()) {
+    public void deleteSent(long[] ids) {
+        if (ids == null || ids.length == 0) {
             return;
         }
         jdbc.inTransaction(c -> {
-            delete(c, deleting);
+            try (PreparedStatement delete = c.prepareStatement("delete from outbox where id = ?")) {
+                for (long id : ids) {
+                    delete.setLong(1, id);
+                    delete.addBatch();
+                }
+                delete.executeBatch();
+            }
             return null;
         });
-        forget(deleting.size());
-    }
-
-    /** The oldest {@code n} acknowledged ids, deleted: ids are only ever added at the tail. */
-    private void forget(int n) {
-        for (int i = 0; i < n; i++) {
-            acknowledged.poll();
-        }
-    }
-
-    private static void delete(Connection c, List<Long> ids) throws SQLException {
-        if (ids.isEmpty()) {
-            return;
-        }
-        try (PreparedStatement delete = c.prepareStatement("delete from outbox where id = ?")) {
-            for (long id : ids) {
-                delete.setLong(1, id);
-                delete.addBatch();
-            }
-            delete.executeBatch();
-        }
     }
 
     public long backlog() {

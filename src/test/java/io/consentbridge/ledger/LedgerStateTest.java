@@ -88,7 +88,7 @@ class LedgerStateTest {
                 out.add(new String[]{round.get(i).topic(), round.get(i).payload()});
                 ids[i] = round.get(i).id();
             }
-            outbox.sent(ids);
+            outbox.deleteSent(ids);
         }
         return out;
     }
@@ -382,28 +382,6 @@ class LedgerStateTest {
                 Map.of("granted", 0L, "failed", 0L, "pending", 0L, "expired", 0L, "deleted", 2L));
         ledger.admitMailboxes(new io.consentbridge.inbound.MailboxRequest("r2", "contoso", List.of(grants.get(0).email()), List.of()));
         assertThat(work(drain())).singleElement().satisfies(w -> assertThat(w.isDelete()).isFalse());
-    }
-
-    @Test
-    void aSentRoundIsDeletedByTheNextRoundOrAtAStopAndAnUnsentOneIsSentAgain() {
-        onboardAndConsent(onboarding("contoso", "r1", null, null, "a@contoso.com"));
-        new InstanceHeartbeat(db, clock, "relay", Duration.ofDays(3650)).beat();
-        Outbox relay = new Outbox(db, clock, "relay");
-        List<OutboxRecord> round = relay.claim(1);
-        assertThat(round).hasSize(1);
-        assertThat(relay.claim(1)).as("a round not acknowledged is sent again").extracting(OutboxRecord::id)
-                .containsExactly(round.get(0).id());
-        long before = relay.backlog();
-        relay.sent(new long[]{round.get(0).id()});
-        assertThat(relay.backlog()).as("deleted with the next round, not before").isEqualTo(before);
-        List<OutboxRecord> next = relay.claim(1);
-        assertThat(next).extracting(OutboxRecord::id).doesNotContain(round.get(0).id());
-        assertThat(relay.backlog()).isEqualTo(before - 1);
-        relay.sent(next.stream().mapToLong(OutboxRecord::id).toArray());
-        relay.deleteAcknowledged();
-        assertThat(relay.backlog()).as("a stop deletes what was acknowledged").isEqualTo(before - 1 - next.size());
-        relay.deleteAcknowledged();
-        assertThat(relay.backlog()).isEqualTo(before - 1 - next.size());
     }
 
     @Test
