@@ -20,6 +20,8 @@ import java.util.concurrent.TimeUnit;
  * above the HTTP floor. Without a linger a lone caller waits no longer than before: the writer
  * starts at once. With one, the writer waits that long for company before it commits: for the
  * grant workers, whose outcomes arrive one by one, each a few pages H2 rewrites on every commit.
+ * Pieces of one {@link Joint} kind in a group run together, in a few statements for all of them
+ * (the consent callbacks: on PostgreSQL each statement is a round trip the whole group waits for).
  */
 final class GroupCommit extends Jdbc implements AutoCloseable {
     private record Pending(Work<?> work, CompletableFuture<Object> answer) {
@@ -125,9 +127,7 @@ final class GroupCommit extends Jdbc implements AutoCloseable {
         try (Connection connection = dataSource.getConnection()) {
             connection.setAutoCommit(false);
             try {
-                for (int i = 0; i < batch.size(); i++) {
-                    results[i] = batch.get(i).work().run(connection);
-                }
+                run(connection, batch, results);
                 connection.commit();
             } catch (SQLException | RuntimeException e) {
                 connection.rollback();
@@ -145,6 +145,38 @@ final class GroupCommit extends Jdbc implements AutoCloseable {
         }
         for (int i = 0; i < batch.size(); i++) {
             batch.get(i).answer().complete(results[i]);
+        }
+    }
+
+    /**
+     * Each piece in order, except that the pieces of one {@link Joint} kind all run where the first of
+     * them is, together.
+     */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static void run(Connection connection, List<Pending> batch, Object[] results) throws SQLException {
+        boolean[] done = new boolean[batch.size()];
+        for (int i = 0; i < batch.size(); i++) {
+            if (done[i]) {
+                continue;
+            }
+            Work<?> work = batch.get(i).work();
+            if (!(work instanceof Joint<?> first)) {
+                results[i] = work.run(connection);
+                continue;
+            }
+            List<Integer> at = new ArrayList<>();
+            List<Joint> pieces = new ArrayList<>();
+            for (int j = i; j < batch.size(); j++) {
+                if (!done[j] && batch.get(j).work().getClass() == first.getClass()) {
+                    at.add(j);
+                    pieces.add((Joint) batch.get(j).work());
+                    done[j] = true;
+                }
+            }
+            List<?> answers = first.runJointly(connection, (List) pieces);
+            for (int k = 0; k < at.size(); k++) {
+                results[at.get(k)] = answers.get(k);
+            }
         }
     }
 

@@ -8,11 +8,27 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
+import java.util.List;
 
 /** Transactions and parameter binding on plain JDBC, shared by the ledger and the outbox. */
 class Jdbc {
     interface Work<T> {
         T run(Connection connection) throws SQLException;
+    }
+
+    /**
+     * Work that a {@link GroupCommit} runs together with the other pieces of its kind (its class) in
+     * the group, in one go: a statement or a batch for all of them instead of one round trip each. On its
+     * own (outside a group, or when a group fails and each piece runs alone) it runs as a group of one.
+     */
+    interface Joint<T> extends Work<T> {
+        /** Runs {@code pieces} (all of this class, this one among them) in their order; their answers in that order. */
+        List<T> runJointly(Connection connection, List<Joint<T>> pieces) throws SQLException;
+
+        @Override
+        default T run(Connection connection) throws SQLException {
+            return runJointly(connection, List.of(this)).get(0);
+        }
     }
 
     protected final DataSource dataSource;

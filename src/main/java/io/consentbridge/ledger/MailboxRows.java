@@ -8,7 +8,11 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /** Reads and moves mailbox rows inside a caller's transaction; shared by the ledger's parts. */
 final class MailboxRows {
@@ -18,7 +22,7 @@ final class MailboxRows {
     /** Rows of (email, request_id, grant_id, grant_state) in the given grant states, by email. */
     static List<String[]> in(Connection c, String tenantId, String... states) throws SQLException {
         List<String[]> rows = new ArrayList<>();
-        String marks = String.join(", ", java.util.Collections.nCopies(states.length, "?"));
+        String marks = marks(states.length);
         Object[] params = new Object[states.length + 1];
         params[0] = tenantId;
         System.arraycopy(states, 0, params, 1, states.length);
@@ -33,6 +37,32 @@ final class MailboxRows {
     }
 
     /**
+     * The rows of several tenants at once, as {@link #in} gives them, by tenant (every tenant asked
+     * for is there, with an empty list when it has none).
+     */
+    static Map<String, List<String[]>> inTenants(Connection c, Collection<String> tenantIds, String... states) throws SQLException {
+        Map<String, List<String[]>> rows = new LinkedHashMap<>();
+        tenantIds.forEach(tenantId -> rows.put(tenantId, new ArrayList<>()));
+        if (tenantIds.isEmpty()) {
+            return rows;
+        }
+        List<Object> params = new ArrayList<>(tenantIds);
+        params.addAll(List.of(states));
+        try (PreparedStatement s = Jdbc.prepare(c, "select tenant_id, email, request_id, grant_id, grant_state from mailbox where tenant_id in ("
+                + marks(tenantIds.size()) + ") and grant_state in (" + marks(states.length) + ") order by tenant_id, email", params.toArray());
+             ResultSet rs = s.executeQuery()) {
+            while (rs.next()) {
+                rows.get(rs.getString(1)).add(new String[]{rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5)});
+            }
+        }
+        return rows;
+    }
+
+    static String marks(int count) {
+        return String.join(", ", Collections.nCopies(count, "?"));
+    }
+
+    /**
      * Marks mailboxes queued and queues one piece of grant work per mailbox: a first grant, or a
      * restore of an expired one.
      */
@@ -41,17 +71,50 @@ final class MailboxRows {
         if (mailboxes.isEmpty()) {
             return;
         }
-        try (PreparedStatement mark = c.prepareStatement("update mailbox set grant_state = 'queued', updated_at = ? where tenant_id = ? and email = ?");
-             PreparedStatement work = GrantQueue.batch(c)) {
+        try (Queueing queueing = new Queueing(c, now)) {
+            queueing.add(tenantId, credentialId, mailboxes, restore);
+            queueing.execute();
+        }
+    }
+
+    /** Mailboxes of any number of tenants queued in two batches (see {@link #queue}). */
+    static final class Queueing implements AutoCloseable {
+        private final PreparedStatement mark;
+        private final PreparedStatement work;
+        private final Instant now;
+        private boolean any;
+
+        Queueing(Connection c, Instant now) throws SQLException {
+            this.mark = c.prepareStatement("update mailbox set grant_state = 'queued', updated_at = ? where tenant_id = ? and email = ?");
+            this.work = GrantQueue.batch(c);
+            this.now = now;
+        }
+
+        void add(String tenantId, String credentialId, List<String[]> mailboxes, boolean restore) throws SQLException {
             int position = 0;
             for (String[] mailbox : mailboxes) {
                 Jdbc.bind(mark, now, tenantId, mailbox[0]);
                 mark.addBatch();
                 GrantQueue.bind(work, tenantId, mailbox[0], restore ? GrantWork.RESTORE : GrantWork.GRANT, mailbox[1], credentialId, null,
                         position++, now);
+                any = true;
             }
-            mark.executeBatch();
-            work.executeBatch();
+        }
+
+        void execute() throws SQLException {
+            if (any) {
+                mark.executeBatch();
+                work.executeBatch();
+            }
+        }
+
+        @Override
+        public void close() throws SQLException {
+            try {
+                mark.close();
+            } finally {
+                work.close();
+            }
         }
     }
 

@@ -6,6 +6,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -92,6 +93,84 @@ class GroupCommitTest {
         pool.shutdown();
         assertThat(failed).isEqualTo(10);
         assertThat(countOnAnotherConnection("select count(*) from consent")).isEqualTo(90);
+    }
+
+    /** Inserts its row in one batch with the other inserts of its group; notes how many ran together. */
+    record JointInsert(int id, List<Integer> groupSizes) implements Jdbc.Joint<Integer> {
+        @Override
+        public List<Integer> runJointly(Connection c, List<Jdbc.Joint<Integer>> pieces) throws SQLException {
+            groupSizes.add(pieces.size());
+            try (PreparedStatement insert = c.prepareStatement("insert into consent (id, note) values (?, 'joint')")) {
+                for (Jdbc.Joint<Integer> piece : pieces) {
+                    insert.setInt(1, ((JointInsert) piece).id());
+                    insert.addBatch();
+                }
+                int[] counts = insert.executeBatch();
+                List<Integer> answers = new ArrayList<>();
+                for (int i = 0; i < pieces.size(); i++) {
+                    answers.add(((JointInsert) pieces.get(i)).id() * 10 + counts[i]);
+                }
+                return answers;
+            }
+        }
+    }
+
+    @Test
+    void jointPiecesRunTogetherAndEachGetsItsOwnAnswerBesidePlainOnes() {
+        group = new GroupCommit(dataSource, "test-group", 1, 100, java.time.Duration.ofMillis(300));
+        List<Integer> groupSizes = java.util.Collections.synchronizedList(new ArrayList<>());
+        ExecutorService pool = Executors.newFixedThreadPool(40);
+        CountDownLatch go = new CountDownLatch(1);
+        List<CompletableFuture<Integer>> answers = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            int id = i;
+            answers.add(CompletableFuture.supplyAsync(() -> {
+                await(go);
+                // Every third one plain work, the others joint.
+                return id % 3 == 0
+                        ? group.inTransaction(c -> Jdbc.update(c, "insert into consent (id, note) values (?, 'plain')", id) + id * 10)
+                        : group.inTransaction(new JointInsert(id, groupSizes));
+            }, pool));
+        }
+        go.countDown();
+        for (int i = 0; i < answers.size(); i++) {
+            assertThat(answers.get(i).join()).as("the answer of caller %d", i).isEqualTo(i * 10 + 1);
+        }
+        pool.shutdown();
+        assertThat(countOnAnotherConnection("select count(*) from consent where note = 'joint'")).isEqualTo(26);
+        assertThat(countOnAnotherConnection("select count(*) from consent where note = 'plain'")).isEqualTo(14);
+        assertThat(groupSizes.stream().mapToInt(Integer::intValue).sum()).isEqualTo(26);
+        assertThat(groupSizes).as("joint pieces that shared a group ran in one call").anyMatch(size -> size > 1);
+    }
+
+    @Test
+    void aFailingJointGroupRunsEachPieceAloneSoOnlyTheBadOneFails() {
+        group = new GroupCommit(dataSource, "test-group", 1, 100, java.time.Duration.ofMillis(300));
+        List<Integer> groupSizes = java.util.Collections.synchronizedList(new ArrayList<>());
+        ExecutorService pool = Executors.newFixedThreadPool(10);
+        CountDownLatch go = new CountDownLatch(1);
+        List<CompletableFuture<Integer>> answers = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            // Two callers insert id 5: the second insert breaks the primary key, in a group or alone.
+            int id = i == 9 ? 5 : i;
+            answers.add(CompletableFuture.supplyAsync(() -> {
+                await(go);
+                return group.inTransaction(new JointInsert(id, groupSizes));
+            }, pool));
+        }
+        go.countDown();
+        int failed = 0;
+        for (CompletableFuture<Integer> answer : answers) {
+            try {
+                answer.join();
+            } catch (java.util.concurrent.CompletionException e) {
+                assertThat(e.getCause()).isInstanceOf(LedgerUnavailableException.class);
+                failed++;
+            }
+        }
+        pool.shutdown();
+        assertThat(failed).as("only one of the two inserts of id 5").isEqualTo(1);
+        assertThat(countOnAnotherConnection("select count(*) from consent")).isEqualTo(9);
     }
 
     @Test
