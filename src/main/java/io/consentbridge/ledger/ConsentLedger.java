@@ -237,7 +237,7 @@ public class ConsentLedger {
             uses.forEach(use -> tenants.put(use.hash, null));
             // Locked in one order (the tenants'), so two groups that name the same states never wait on each other in a circle.
             try (PreparedStatement s = Jdbc.prepare(c, "select tenant_id, request_id, credential_id, consent_status, expires_at, state_hash"
-                    + " from tenant where state_hash in (" + MailboxRows.marks(tenants.size()) + ") order by tenant_id for update",
+                    + " from tenant where state_hash in (" + Jdbc.marks(tenants.size()) + ") order by tenant_id for update",
                     tenants.keySet().toArray());
                  ResultSet rs = s.executeQuery()) {
                 while (rs.next()) {

@@ -8,6 +8,7 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
+import java.util.Collections;
 import java.util.List;
 
 /** Transactions and parameter binding on plain JDBC, shared by the ledger and the outbox. */
@@ -60,6 +61,11 @@ class Jdbc {
             return new LedgerDataException("a value was refused by the ledger database (SQLState " + e.getSQLState() + ")");
         }
         return new LedgerUnavailableException(e);
+    }
+
+    /** {@code count} parameter marks for an {@code in (...)} list: "?, ?, ?". */
+    static String marks(int count) {
+        return String.join(", ", Collections.nCopies(count, "?"));
     }
 
     static PreparedStatement prepare(Connection c, String sql, Object... params) throws SQLException {

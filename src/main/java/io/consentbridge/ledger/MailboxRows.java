@@ -9,7 +9,6 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,7 +21,7 @@ final class MailboxRows {
     /** Rows of (email, request_id, grant_id, grant_state) in the given grant states, by email. */
     static List<String[]> in(Connection c, String tenantId, String... states) throws SQLException {
         List<String[]> rows = new ArrayList<>();
-        String marks = marks(states.length);
+        String marks = Jdbc.marks(states.length);
         Object[] params = new Object[states.length + 1];
         params[0] = tenantId;
         System.arraycopy(states, 0, params, 1, states.length);
@@ -49,17 +48,13 @@ final class MailboxRows {
         List<Object> params = new ArrayList<>(tenantIds);
         params.addAll(List.of(states));
         try (PreparedStatement s = Jdbc.prepare(c, "select tenant_id, email, request_id, grant_id, grant_state from mailbox where tenant_id in ("
-                + marks(tenantIds.size()) + ") and grant_state in (" + marks(states.length) + ") order by tenant_id, email", params.toArray());
+                + Jdbc.marks(tenantIds.size()) + ") and grant_state in (" + Jdbc.marks(states.length) + ") order by tenant_id, email", params.toArray());
              ResultSet rs = s.executeQuery()) {
             while (rs.next()) {
                 rows.get(rs.getString(1)).add(new String[]{rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5)});
             }
         }
         return rows;
-    }
-
-    static String marks(int count) {
-        return String.join(", ", Collections.nCopies(count, "?"));
     }
 
     /**

@@ -5,7 +5,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,7 +33,7 @@ public class TenantOverview {
         if (tenantIds.isEmpty()) {
             return counts;
         }
-        String marks = String.join(", ", Collections.nCopies(tenantIds.size(), "?"));
+        String marks = Jdbc.marks(tenantIds.size());
         return jdbc.inTransaction(c -> {
             try (PreparedStatement s = Jdbc.prepare(c, "select tenant_id, grant_state, count(*) from mailbox where tenant_id in (" + marks + ")"
                     + " group by tenant_id, grant_state", tenantIds.toArray());
