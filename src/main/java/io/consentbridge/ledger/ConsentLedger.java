@@ -225,7 +225,7 @@ public class ConsentLedger {
         }
 
         /** A tenant whose state a use names, as read (and locked) at the start. */
-        private record Pending(String tenantId, String requestId, String credentialId, String status, Instant expiresAt, String stateHash) {
+        private record Named(String tenantId, String requestId, String credentialId, String status, Instant expiresAt, String stateHash) {
         }
 
         @Override
@@ -233,7 +233,7 @@ public class ConsentLedger {
             Instant now = Instant.now(clock);
             List<StateUse> uses = new ArrayList<>(pieces.size());
             pieces.forEach(piece -> uses.add((StateUse) piece));
-            Map<String, Pending> tenants = new LinkedHashMap<>();
+            Map<String, Named> tenants = new LinkedHashMap<>();
             uses.forEach(use -> tenants.put(use.hash, null));
             // Locked in one order (the tenants'), so two groups that name the same states never wait on each other in a circle.
             try (PreparedStatement s = Jdbc.prepare(c, "select tenant_id, request_id, credential_id, consent_status, expires_at, state_hash"
@@ -241,17 +241,19 @@ public class ConsentLedger {
                     tenants.keySet().toArray());
                  ResultSet rs = s.executeQuery()) {
                 while (rs.next()) {
-                    tenants.put(rs.getString(6), new Pending(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
+                    tenants.put(rs.getString(6), new Named(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
                             Jdbc.instant(rs.getObject(5)), rs.getString(6)));
                 }
             }
             CallbackOutcome[] outcomes = new CallbackOutcome[uses.size()];
-            Pending[] decided = new Pending[uses.size()];
-            java.util.Set<String> used = new java.util.HashSet<>();
+            Named[] decided = new Named[uses.size()];
             List<Integer> deciding = new ArrayList<>();
+            // A state used twice in one group is decided here, for the first use only: not left to the
+            // update's own condition, whose batch count a driver may report as "success, no count".
+            java.util.Set<String> used = new java.util.HashSet<>();
             for (int i = 0; i < uses.size(); i++) {
                 StateUse use = uses.get(i);
-                Pending tenant = tenants.get(use.hash);
+                Named tenant = tenants.get(use.hash);
                 if (tenant == null
                         || !MessageDigest.isEqual(use.hash.getBytes(StandardCharsets.US_ASCII), tenant.stateHash().getBytes(StandardCharsets.US_ASCII))
                         || !"pending".equals(tenant.status())
@@ -292,7 +294,7 @@ public class ConsentLedger {
             try (PreparedStatement outbox = Outbox.batch(c);
                  MailboxRows.Queueing queueing = new MailboxRows.Queueing(c, now)) {
                 for (int i = 0; i < uses.size(); i++) {
-                    Pending tenant = decided[i];
+                    Named tenant = decided[i];
                     if (tenant == null) {
                         continue;
                     }
