@@ -41,6 +41,7 @@ import io.consentbridge.ops.DeadLetters;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.consentbridge.ops.KafkaHealthCheck;
 import io.consentbridge.ops.LedgerHealthCheck;
+import io.consentbridge.ops.LogContextUnitOfWork;
 import io.consentbridge.ops.OperatorPage;
 import io.consentbridge.ops.RoundFailures;
 import io.consentbridge.ops.TenantStatusEndpoint;
@@ -53,6 +54,7 @@ import org.apache.camel.PropertyInject;
 import org.apache.camel.StartupListener;
 import org.apache.camel.health.HealthCheckRegistry;
 import org.apache.camel.spi.Registry;
+import org.apache.camel.spi.UnitOfWorkFactory;
 
 import com.zaxxer.hikari.HikariDataSource;
 import org.apache.camel.support.service.ServiceSupport;
@@ -138,6 +140,8 @@ public class BridgeConfiguration implements CamelConfiguration {
     public void configure(CamelContext context) throws Exception {
         Registry registry = context.getRegistry();
         HttpMethodConverter.registerIn(context);
+        // A record's tenant_id and request_id follow its exchange from thread to thread (log lines).
+        context.getCamelContextExtension().addContextPlugin(UnitOfWorkFactory.class, new LogContextUnitOfWork.Factory());
         // No module discovery: it finds only the Scala and Jdk8 modules that the embedded broker's jars
         // bring, and the Scala one loads some 600 Scala classes at every start; nothing the bundle reads
         // or writes is a Scala or Optional value.
