@@ -123,6 +123,7 @@ public final class SettingsCheck {
             positive(key);
         }
         nonNegative("nylas.retry.max-redeliveries");
+        nonNegative("ledger.idle-rounds-skipped");
         ledgerUrl();
         topics();
         routesDir();

@@ -37,6 +37,8 @@ public class GrantQueue {
     private final int capacity;
     /** Work this instance holds now: handed to a worker or waiting for one. */
     private final Set<Long> held = ConcurrentHashMap.newKeySet();
+    /** Whether the last claim found work to do, or the workers had some in hand. */
+    private volatile boolean busy = true;
 
     public GrantQueue(DataSource dataSource, String instanceId, int capacity) {
         this.jdbc = new Jdbc(dataSource);
@@ -78,12 +80,14 @@ public class GrantQueue {
         // workers still have the other pieces held for them (GrantCostBenchmark: claims every 100 ms
         // of ~4 pieces each were 6 % of the CPU of a fan-out).
         if (room < Math.max(1, capacity / 4)) {
+            busy = true;
             return List.of();
         }
+        List<Long> stale = new ArrayList<>();
         List<GrantWork> claimed = jdbc.inTransaction(c -> {
+            stale.clear();
             List<GrantWork> live = new ArrayList<>();
             List<String> liveOwners = new ArrayList<>();
-            List<Long> stale = new ArrayList<>();
             // Only an instance the others know is alive claims, so they leave its claims alone. Each
             // row comes with its mailbox and tenant as they are now, to tell whether it is still to do.
             try (PreparedStatement s = Jdbc.prepare(c, "select w.id, w.tenant_id, w.request_id, w.email, w.credential_id, w.action, w.grant_id,"
@@ -140,7 +144,16 @@ public class GrantQueue {
             return mine;
         });
         claimed.forEach(work -> held.add(work.id()));
+        busy = !held.isEmpty() || !stale.isEmpty();
         return claimed;
+    }
+
+    /**
+     * False when the last claim found nothing to do and no work is in hand: the claims may look less
+     * often until there is (the {@code grant-claims} route's scheduler skips rounds).
+     */
+    public boolean isBusy() {
+        return busy;
     }
 
     /** The worker is done with this work, whatever came of it; work without a recorded outcome is claimed again. */

@@ -412,6 +412,42 @@ class LedgerStateTest {
         assertThat(ofB.waiting()).isEqualTo(2);
     }
 
+    /** The claims may look less often only while there is truly nothing to do (the grant-claims route skips rounds then). */
+    @Test
+    void theClaimsSayWhenThereIsNothingToDo() {
+        new InstanceHeartbeat(db, clock, "a", Duration.ofDays(1)).beat();
+        GrantQueue ofA = new GrantQueue(db, "a", 4);
+        assertThat(ofA.claim()).isEmpty();
+        assertThat(ofA.isBusy()).as("nothing queued, nothing in hand").isFalse();
+
+        onboardAndConsent(onboarding("contoso", "r1", null, null, "a@contoso.com", "b@contoso.com"));
+        List<GrantWork> mine = ofA.claim();
+        assertThat(mine).hasSize(2);
+        assertThat(ofA.isBusy()).isTrue();
+        assertThat(ofA.claim()).isEmpty();
+        assertThat(ofA.isBusy()).as("nothing new to claim, but its work is still in hand").isTrue();
+
+        ledger.recordGrant(mine.get(0), grant("g-1"), null);
+        ofA.finished(mine.get(0));
+        ofA.finished(mine.get(1));
+        assertThat(ofA.claim()).as("the unfinished one, claimed again").hasSize(1);
+        assertThat(ofA.isBusy()).isTrue();
+        ledger.recordGrant(mine.get(1), grant("g-2"), null);
+        ofA.finished(mine.get(1));
+        assertThat(ofA.claim()).isEmpty();
+        assertThat(ofA.isBusy()).as("all done").isFalse();
+
+        // Work with nothing left to do (its mailbox removed since) is found and removed: a round not idle.
+        onboardAndConsent(onboarding("gone", "r2", null, null, "a@gone.com"));
+        AdminCommand remove = new AdminCommand("cmd-1", "gone", "remove_mailboxes", List.of("a@gone.com"), null, null, null);
+        lifecycle.admitCommand(remove);
+        lifecycle.removeMailboxes(remove);
+        assertThat(ofA.claim()).isEmpty();
+        assertThat(ofA.isBusy()).isTrue();
+        assertThat(ofA.claim()).isEmpty();
+        assertThat(ofA.isBusy()).isFalse();
+    }
+
     @Test
     void aLaterSmallTenantIsNotQueuedBehindALargeOneAndWorkWithNothingLeftToDoGoes() {
         onboardAndConsent(onboarding("large", "r1", null, null, "a@large.com", "b@large.com", "c@large.com", "d@large.com"));
