@@ -25,10 +25,12 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -42,7 +44,7 @@ public class ConsentLedger {
     public enum Admission { NEW, RESUME, DUPLICATE }
 
     /** Consent states in which a new onboarding request starts the tenant afresh. */
-    private static final java.util.Set<String> ONBOARDABLE = java.util.Set.of("denied", "expired", "failed", "offboarded");
+    private static final Set<String> ONBOARDABLE = Set.of("denied", "expired", "failed", "offboarded");
 
     private final Jdbc jdbc;
     private final Clock clock;
@@ -250,7 +252,7 @@ public class ConsentLedger {
             List<Integer> deciding = new ArrayList<>();
             // A state used twice in one group is decided here, for the first use only: not left to the
             // update's own condition, whose batch count a driver may report as "success, no count".
-            java.util.Set<String> used = new java.util.HashSet<>();
+            Set<String> used = new HashSet<>();
             for (int i = 0; i < uses.size(); i++) {
                 StateUse use = uses.get(i);
                 Named tenant = tenants.get(use.hash);

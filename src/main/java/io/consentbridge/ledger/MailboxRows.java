@@ -18,26 +18,14 @@ final class MailboxRows {
     private MailboxRows() {
     }
 
-    /** Rows of (email, request_id, grant_id, grant_state) in the given grant states, by email. */
+    /** One tenant's {@link #inTenants}. */
     static List<String[]> in(Connection c, String tenantId, String... states) throws SQLException {
-        List<String[]> rows = new ArrayList<>();
-        String marks = Jdbc.marks(states.length);
-        Object[] params = new Object[states.length + 1];
-        params[0] = tenantId;
-        System.arraycopy(states, 0, params, 1, states.length);
-        try (PreparedStatement s = Jdbc.prepare(c, "select email, request_id, grant_id, grant_state from mailbox where tenant_id = ? and grant_state in ("
-                + marks + ") order by email", params);
-             ResultSet rs = s.executeQuery()) {
-            while (rs.next()) {
-                rows.add(new String[]{rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4)});
-            }
-        }
-        return rows;
+        return inTenants(c, List.of(tenantId), states).get(tenantId);
     }
 
     /**
-     * The rows of several tenants at once, as {@link #in} gives them, by tenant (every tenant asked
-     * for is there, with an empty list when it has none).
+     * Rows of (email, request_id, grant_id, grant_state) in the given grant states, by tenant and each
+     * tenant's by email (every tenant asked for is there, with an empty list when it has none).
      */
     static Map<String, List<String[]>> inTenants(Connection c, Collection<String> tenantIds, String... states) throws SQLException {
         Map<String, List<String[]>> rows = new LinkedHashMap<>();
