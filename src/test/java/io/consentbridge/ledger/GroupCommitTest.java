@@ -17,6 +17,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.function.IntFunction;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -44,45 +45,26 @@ class GroupCommitTest {
     void everyCallerGetsItsOwnResultAndItIsCommittedBeforeTheAnswer() throws Exception {
         group = new GroupCommit(dataSource, "test-group", 2, 50);
         int callers = 400;
-        ExecutorService pool = Executors.newFixedThreadPool(64);
-        CountDownLatch go = new CountDownLatch(1);
-        List<CompletableFuture<Boolean>> answers = new ArrayList<>();
-        for (int i = 0; i < callers; i++) {
-            int id = i;
-            answers.add(CompletableFuture.supplyAsync(() -> {
-                await(go);
-                int inserted = group.inTransaction(c -> Jdbc.update(c, "insert into consent (id, note) values (?, ?)", id, "n" + id));
-                // Answered: the row is visible to anyone else, i.e. committed.
-                return inserted == 1 && countOnAnotherConnection("select count(*) from consent where id = " + id) == 1;
-            }, pool));
-        }
-        go.countDown();
+        List<CompletableFuture<Boolean>> answers = atOnce(callers, 64, id -> {
+            int inserted = group.inTransaction(c -> Jdbc.update(c, "insert into consent (id, note) values (?, ?)", id, "n" + id));
+            // Answered: the row is visible to anyone else, i.e. committed.
+            return inserted == 1 && countOnAnotherConnection("select count(*) from consent where id = " + id) == 1;
+        });
         for (CompletableFuture<Boolean> answer : answers) {
             assertThat(answer.get()).isTrue();
         }
-        pool.shutdown();
         assertThat(countOnAnotherConnection("select count(*) from consent")).isEqualTo(callers);
     }
 
     @Test
     void aFailingPieceFailsAloneAndTheOthersAreKept() {
         group = new GroupCommit(dataSource, "test-group", 1, 50);
-        ExecutorService pool = Executors.newFixedThreadPool(32);
-        CountDownLatch go = new CountDownLatch(1);
-        List<CompletableFuture<Object>> answers = new ArrayList<>();
-        for (int i = 0; i < 100; i++) {
-            int id = i;
-            answers.add(CompletableFuture.supplyAsync(() -> {
-                await(go);
-                // Every tenth one writes a value too long for its column (SQLState 22: a data error).
-                return group.inTransaction(c -> Jdbc.update(c, "insert into consent (id, note) values (?, ?)", id,
-                        id % 10 == 0 ? "far too long a note" : "ok"));
-            }, pool));
-        }
-        go.countDown();
+        // Every tenth one writes a value too long for its column (SQLState 22: a data error).
+        List<CompletableFuture<Integer>> answers = atOnce(100, 32, id -> group.inTransaction(c ->
+                Jdbc.update(c, "insert into consent (id, note) values (?, ?)", id, id % 10 == 0 ? "far too long a note" : "ok")));
         int failed = 0;
         for (int i = 0; i < answers.size(); i++) {
-            CompletableFuture<Object> answer = answers.get(i);
+            CompletableFuture<Integer> answer = answers.get(i);
             if (i % 10 == 0) {
                 assertThatThrownBy(answer::join).hasCauseInstanceOf(LedgerDataException.class);
                 failed++;
@@ -90,7 +72,6 @@ class GroupCommitTest {
                 assertThat(answer.join()).isEqualTo(1);
             }
         }
-        pool.shutdown();
         assertThat(failed).isEqualTo(10);
         assertThat(countOnAnotherConnection("select count(*) from consent")).isEqualTo(90);
     }
@@ -119,24 +100,13 @@ class GroupCommitTest {
     void jointPiecesRunTogetherAndEachGetsItsOwnAnswerBesidePlainOnes() {
         group = new GroupCommit(dataSource, "test-group", 1, 100, java.time.Duration.ofMillis(300));
         List<Integer> groupSizes = java.util.Collections.synchronizedList(new ArrayList<>());
-        ExecutorService pool = Executors.newFixedThreadPool(40);
-        CountDownLatch go = new CountDownLatch(1);
-        List<CompletableFuture<Integer>> answers = new ArrayList<>();
-        for (int i = 0; i < 40; i++) {
-            int id = i;
-            answers.add(CompletableFuture.supplyAsync(() -> {
-                await(go);
-                // Every third one plain work, the others joint.
-                return id % 3 == 0
-                        ? group.inTransaction(c -> Jdbc.update(c, "insert into consent (id, note) values (?, 'plain')", id) + id * 10)
-                        : group.inTransaction(new JointInsert(id, groupSizes));
-            }, pool));
-        }
-        go.countDown();
+        // Every third one plain work, the others joint.
+        List<CompletableFuture<Integer>> answers = atOnce(40, 40, id -> id % 3 == 0
+                ? group.inTransaction(c -> Jdbc.update(c, "insert into consent (id, note) values (?, 'plain')", id) + id * 10)
+                : group.inTransaction(new JointInsert(id, groupSizes)));
         for (int i = 0; i < answers.size(); i++) {
             assertThat(answers.get(i).join()).as("the answer of caller %d", i).isEqualTo(i * 10 + 1);
         }
-        pool.shutdown();
         assertThat(countOnAnotherConnection("select count(*) from consent where note = 'joint'")).isEqualTo(26);
         assertThat(countOnAnotherConnection("select count(*) from consent where note = 'plain'")).isEqualTo(14);
         assertThat(groupSizes.stream().mapToInt(Integer::intValue).sum()).isEqualTo(26);
@@ -147,18 +117,8 @@ class GroupCommitTest {
     void aFailingJointGroupRunsEachPieceAloneSoOnlyTheBadOneFails() {
         group = new GroupCommit(dataSource, "test-group", 1, 100, java.time.Duration.ofMillis(300));
         List<Integer> groupSizes = java.util.Collections.synchronizedList(new ArrayList<>());
-        ExecutorService pool = Executors.newFixedThreadPool(10);
-        CountDownLatch go = new CountDownLatch(1);
-        List<CompletableFuture<Integer>> answers = new ArrayList<>();
-        for (int i = 0; i < 10; i++) {
-            // Two callers insert id 5: the second insert breaks the primary key, in a group or alone.
-            int id = i == 9 ? 5 : i;
-            answers.add(CompletableFuture.supplyAsync(() -> {
-                await(go);
-                return group.inTransaction(new JointInsert(id, groupSizes));
-            }, pool));
-        }
-        go.countDown();
+        // Two callers insert id 5: the second insert breaks the primary key, in a group or alone.
+        List<CompletableFuture<Integer>> answers = atOnce(10, 10, i -> group.inTransaction(new JointInsert(i == 9 ? 5 : i, groupSizes)));
         int failed = 0;
         for (CompletableFuture<Integer> answer : answers) {
             try {
@@ -168,7 +128,6 @@ class GroupCommitTest {
                 failed++;
             }
         }
-        pool.shutdown();
         assertThat(failed).as("only one of the two inserts of id 5").isEqualTo(1);
         assertThat(countOnAnotherConnection("select count(*) from consent")).isEqualTo(9);
     }
@@ -187,6 +146,24 @@ class GroupCommitTest {
         } catch (SQLException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** {@code callers} calls of {@code call} (with the caller's number), on {@code threads} threads, let go at once. */
+    static <T> List<CompletableFuture<T>> atOnce(int callers, int threads, IntFunction<T> call) {
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        CountDownLatch go = new CountDownLatch(1);
+        List<CompletableFuture<T>> answers = new ArrayList<>();
+        for (int i = 0; i < callers; i++) {
+            int id = i;
+            answers.add(CompletableFuture.supplyAsync(() -> {
+                await(go);
+                return call.apply(id);
+            }, pool));
+        }
+        go.countDown();
+        // The calls already given to the pool still run; its threads end with them.
+        pool.shutdown();
+        return answers;
     }
 
     static void await(CountDownLatch latch) {
