@@ -87,6 +87,8 @@ class GrantCostBenchmark {
     final int rounds = Integer.getInteger("bench.rounds", 2);
     final int idleSeconds = Integer.getInteger("bench.idle-seconds", 5);
     final boolean jfr = Boolean.getBoolean("bench.jfr");
+    /** -Dbench.durable=false leaves out the second yardstick, DurableHandWrittenFanOut. */
+    final boolean durable = Boolean.parseBoolean(System.getProperty("bench.durable", "true"));
     final List<String> jvmOptions = Arrays.stream(System.getProperty("bench.jvm-options", "").trim().split("\\s+"))
             .filter(o -> !o.isEmpty()).toList();
     /** -Dbench.bundle-jvm-options="...": options for the bundle only, such as the README's launch options. */
@@ -116,12 +118,19 @@ class GrantCostBenchmark {
                     bundle = runBundle(round, nylas, jar);
                 }
                 String topic = createTopic("hand-written-r" + round + "-" + UUID.randomUUID().toString().substring(0, 6));
-                HandRun startup = runHandWritten(round, 0, nylas, credentialId, topic);
-                HandRun fanOut = runHandWritten(round, mailboxes, nylas, credentialId, topic);
+                HandRun startup = runHandWritten(HandWrittenFanOut.class, round, 0, nylas, credentialId, topic);
+                HandRun fanOut = runHandWritten(HandWrittenFanOut.class, round, mailboxes, nylas, credentialId, topic);
+                HandRun durableStartup = null;
+                HandRun durableFanOut = null;
+                if (durable) {
+                    String durableTopic = createTopic("durable-hand-written-r" + round + "-" + UUID.randomUUID().toString().substring(0, 6));
+                    durableStartup = runHandWritten(DurableHandWrittenFanOut.class, round, 0, nylas, credentialId, durableTopic);
+                    durableFanOut = runHandWritten(DurableHandWrittenFanOut.class, round, mailboxes, nylas, credentialId, durableTopic);
+                }
                 if (!bundleFirst) {
                     bundle = runBundle(round, nylas, jar);
                 }
-                results.add(new Round(round, bundleFirst ? "bundle first" : "hand first", bundle, startup, fanOut));
+                results.add(new Round(round, bundleFirst ? "bundle first" : "hand first", bundle, startup, fanOut, durableStartup, durableFanOut));
             }
         } finally {
             deleteQuietly(jar.getParent());
@@ -233,18 +242,18 @@ class GrantCostBenchmark {
 
     // ---------------------------------------------------------------- the hand-written program
 
-    HandRun runHandWritten(int round, int n, NylasStandIn nylas, String credentialId, String topic) throws Exception {
+    HandRun runHandWritten(Class<?> program, int round, int n, NylasStandIn nylas, String credentialId, String topic) throws Exception {
         Path work = Files.createTempDirectory("grant-cost-hand");
         String classPath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         List<String> command = new ArrayList<>(List.of(javaBin("java")));
         command.addAll(jvmOptions);
-        Path recording = jfr && n > 0 ? Path.of("/tmp", "hand-written-fanout-r" + round + "-" + UUID.randomUUID().toString().substring(0, 6) + ".jfr") : null;
+        Path recording = jfr && n > 0 ? Path.of("/tmp", program.getSimpleName() + "-r" + round + "-" + UUID.randomUUID().toString().substring(0, 6) + ".jfr") : null;
         if (recording != null) {
             // The whole run (it cannot be started at the first grant from outside as cheaply); start-up is a few seconds of it.
             command.add("-XX:StartFlightRecording=dumponexit=true,filename=" + recording + ",settings=" + FanOutProfile.settings());
         }
-        command.addAll(List.of("-cp", classPath, HandWrittenFanOut.class.getName(), bootstrap, nylas.baseUri(), BridgeUnderTest.API_KEY,
-                work.resolve("ledger").toString(), String.valueOf(n), topic, credentialId, "hand-r" + round));
+        command.addAll(List.of("-cp", classPath, program.getName(), bootstrap, nylas.baseUri(), BridgeUnderTest.API_KEY,
+                work.resolve("ledger").toString(), String.valueOf(n), topic, credentialId, program.getSimpleName() + "-r" + round));
         ProcessBuilder builder = new ProcessBuilder(command).directory(work.toFile())
                 .redirectErrorStream(true).redirectOutput(work.resolve("out.log").toFile());
         int callsBefore = nylas.requests("POST", CUSTOM_AUTH).size();
@@ -253,12 +262,12 @@ class GrantCostBenchmark {
             long childKernelTicks = childrenKernelTicks();
             long[] machine = machineTicks();
             long started = System.nanoTime();
-            Process program = builder.start();
-            long pid = program.pid();
+            Process process = builder.start();
+            long pid = process.pid();
             ThreadSampler threads = new ThreadSampler(pid);
             CompletableFuture<Snapshot> half = events.when("grant.created", Math.max(1, n / 2), () -> Snapshot.of(pid));
             CompletableFuture<Snapshot> last = events.when("grant.created", Math.max(1, n), () -> Snapshot.of(pid));
-            boolean exited = program.waitFor(10, TimeUnit.MINUTES);
+            boolean exited = process.waitFor(10, TimeUnit.MINUTES);
             long wallMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
             long cpuTicks = childrenTicks() - childTicks;
             long kernelTicks = childrenKernelTicks() - childKernelTicks;
@@ -266,8 +275,8 @@ class GrantCostBenchmark {
             Map<String, Long> byKind = threads.stop();
             String log = Files.readString(work.resolve("out.log"));
             assertThat(exited).as("hand-written program finished").isTrue();
-            assertThat(program.exitValue()).as("hand-written program, its output:\n" + log).isZero();
-            String counts = log.lines().filter(l -> l.startsWith("HandWrittenFanOut:")).findFirst().orElse("");
+            assertThat(process.exitValue()).as(program.getSimpleName() + ", its output:\n" + log).isZero();
+            String counts = log.lines().filter(l -> l.startsWith(program.getSimpleName() + ":")).findFirst().orElse("");
             assertThat(counts).contains("granted=" + n + " ");
             if (n > 0) {
                 events.awaitCount("grant.created", n, Duration.ofMinutes(1));
@@ -336,6 +345,9 @@ class GrantCostBenchmark {
                     r.startup().cpuMs(), r.startup().kindMs("jit"), r.startup().kernelMs, r.startup().wallMs() / 1000.0, mailboxes, h.cpuMs(),
                     h.kindMs("jit"), h.kindMs("gc"), h.kernelMs, h.wallMs() / 1000.0, h.secondHalfCpuMs(), h.secondHalfJitMs()));
         }
+        if (durable) {
+            printDurable(out, results);
+        }
         out.append("  JIT %: CPU of the C1/C2 compiler threads, share of the process's CPU in the 'all' window.\n"
                 + "  wall s: the bundle's window; the hand-written program's whole run, JVM start included.\n"
                 + "  machine %: how busy both cores were meanwhile (the measured process, this JVM's broker and stand-in, anything else).\n");
@@ -348,9 +360,50 @@ class GrantCostBenchmark {
         }
     }
 
+    /** The bundle against DurableHandWrittenFanOut (d), the same columns; h / d: what the durability costs by hand. */
+    void printDurable(StringBuilder out, List<Round> results) {
+        int secondHalf = mailboxes - mailboxes / 2;
+        out.append("  Against the hand-written program with the bundle's durability (d, DurableHandWrittenFanOut: the work queued, claimed\n"
+                + "  and done in the ledger, the events through an outbox), CPU ms per granted mailbox, same columns; h / d: the plain\n"
+                + "  program's cost as a share of the durable one's:\n");
+        out.append(String.format("  %-5s %-12s | %-21s | %-21s | %-21s | %-6s | %-7s | %-7s%n", "round", "order",
+                "all  b / d / ratio", "2nd half b / d / ratio", "no JIT b / d / ratio", "h / d", "JIT % d", "wall s d"));
+        double[] sums = new double[7];
+        for (Round r : results) {
+            BundleRun b = r.bundle();
+            HandRun d = r.durableFanOut();
+            HandRun d0 = r.durableStartup();
+            double[] row = {
+                    b.windowCpuMs() / mailboxes,
+                    (d.cpuMs() - d0.cpuMs()) / mailboxes,
+                    b.secondHalfCpuMs() / secondHalf,
+                    d.secondHalfCpuMs() / secondHalf,
+                    (b.windowCpuMs() - b.kindMs("jit")) / mailboxes,
+                    ((d.cpuMs() - d.kindMs("jit")) - (d0.cpuMs() - d0.kindMs("jit"))) / mailboxes,
+                    (r.fanOut().cpuMs() - r.startup().cpuMs()) / mailboxes};
+            for (int i = 0; i < row.length; i++) {
+                sums[i] += row[i];
+            }
+            out.append(String.format("  %-5d %-12s | %5.2f %5.2f %5.2fx | %5.2f %5.2f %5.2fx | %5.2f %5.2f %5.2fx | %5.2f  | %3.0f     | %4.1f%n",
+                    r.round(), r.order(), row[0], row[1], row[0] / row[1], row[2], row[3], row[2] / row[3], row[4], row[5], row[4] / row[5],
+                    row[6] / row[1], d.share("jit"), d.wallMs() / 1000.0));
+        }
+        int n = results.size();
+        out.append(String.format("  %-18s | %5.2f %5.2f %5.2fx | %5.2f %5.2f %5.2fx | %5.2f %5.2f %5.2fx | %5.2f  |%n", "mean",
+                sums[0] / n, sums[1] / n, sums[0] / sums[1], sums[2] / n, sums[3] / n, sums[2] / sums[3], sums[4] / n, sums[5] / n,
+                sums[4] / sums[5], sums[6] / sums[1]));
+        for (Round r : results) {
+            HandRun d = r.durableFanOut();
+            out.append(String.format("  round %d: durable hand-written: N = 0 %.0f ms CPU in %.1f s; N = %d %.0f ms CPU (JIT %.0f, GC %.0f, kernel %.0f)"
+                            + " in %.1f s, 2nd half %.0f ms (JIT %.0f)%n",
+                    r.round(), r.durableStartup().cpuMs(), r.durableStartup().wallMs() / 1000.0, mailboxes, d.cpuMs(), d.kindMs("jit"),
+                    d.kindMs("gc"), d.kernelMs, d.wallMs() / 1000.0, d.secondHalfCpuMs(), d.secondHalfJitMs()));
+        }
+    }
+
     // ---------------------------------------------------------------- measurements
 
-    record Round(int round, String order, BundleRun bundle, HandRun startup, HandRun fanOut) {
+    record Round(int round, String order, BundleRun bundle, HandRun startup, HandRun fanOut, HandRun durableStartup, HandRun durableFanOut) {
     }
 
     final class BundleRun {

@@ -53,7 +53,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class HandWrittenFanOut {
     /** The bundle's H2 settings, as LedgerDatabase.H2_SETTINGS gives them to every H2 ledger. */
     static final String H2_SETTINGS = ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH;DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0";
-    private static final ObjectMapper JSON = new ObjectMapper();
+    static final ObjectMapper JSON = new ObjectMapper();
 
     private HandWrittenFanOut() {
     }
@@ -115,14 +115,7 @@ public final class HandWrittenFanOut {
                         permits.acquireUninterruptibly();
                         releaser.schedule((Runnable) permits::release, 1, TimeUnit.SECONDS);
                         try {
-                            ObjectNode body = JSON.createObjectNode().put("provider", "microsoft");
-                            body.putObject("settings").put("email_address", email).put("credential_id", credentialId);
-                            HttpResponse<byte[]> answer = http.send(HttpRequest.newBuilder(connectCustom)
-                                            .timeout(Duration.ofSeconds(30))
-                                            .header("Authorization", "Bearer " + apiKey)
-                                            .header("Content-Type", "application/json")
-                                            .POST(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body)))
-                                            .build(),
+                            HttpResponse<byte[]> answer = http.send(grantRequest(connectCustom, apiKey, email, credentialId),
                                     HttpResponse.BodyHandlers.ofByteArray());
                             if (answer.statusCode() / 100 != 2) {
                                 failed.incrementAndGet();
@@ -178,8 +171,20 @@ public final class HandWrittenFanOut {
                 + " values (?, ?, ?, ?, ?, ?)");
     }
 
+    /** {@code POST /v3/connect/custom} for one mailbox. */
+    static HttpRequest grantRequest(URI connectCustom, String apiKey, String email, String credentialId) throws Exception {
+        ObjectNode body = JSON.createObjectNode().put("provider", "microsoft");
+        body.putObject("settings").put("email_address", email).put("credential_id", credentialId);
+        return HttpRequest.newBuilder(connectCustom)
+                .timeout(Duration.ofSeconds(30))
+                .header("Authorization", "Bearer " + apiKey)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body)))
+                .build();
+    }
+
     /** A CloudEvents-shaped grant.created, as the contract describes it (§2), written with plain Jackson. */
-    private static String grantCreated(String tenant, String credentialId, String email, String grantId, JsonNode grant) throws Exception {
+    static String grantCreated(String tenant, String credentialId, String email, String grantId, JsonNode grant) throws Exception {
         ObjectNode event = JSON.createObjectNode()
                 .put("specversion", "1.0")
                 .put("id", UUID.randomUUID().toString())
@@ -202,7 +207,7 @@ public final class HandWrittenFanOut {
     }
 
     /** The bundle's own defaults (application.properties is on the class path, as in the jar). */
-    private static Properties bundleDefaults() throws Exception {
+    static Properties bundleDefaults() throws Exception {
         Properties properties = new Properties();
         try (InputStream in = HandWrittenFanOut.class.getClassLoader().getResourceAsStream("application.properties")) {
             if (in == null) {
