@@ -62,6 +62,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  *   <li>The hand-written program runs from this JVM's class path, whole (start to exit: its CPU comes to
  *   this JVM's cutime + cstime when it is reaped), once with N = 0 (start-up alone) and once with N;
  *   the difference is its cost of N grants.</li>
+ *   <li>{@link DurableHandWrittenFanOut}, the same by hand with the bundle's durability (the work queued in the
+ *   ledger, the events through an outbox), is measured the same way, as a second yardstick
+ *   (-Dbench.durable=false leaves it out).</li>
  * </ul>
  * Both run with the same JVM options (none; -Dbench.jvm-options="..." adds some to both,
  * -Dbench.bundle-jvm-options="..." some to the bundle only, such as the README's launch options). Per-thread CPU

@@ -59,38 +59,23 @@ public final class HandWrittenFanOut {
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length < 6) {
-            System.err.println("usage: HandWrittenFanOut <bootstrap servers> <nylas base uri> <api key> <ledger dir> <N> <topic>"
-                    + " [credential id] [tenant id]");
-            System.exit(2);
-        }
-        String bootstrap = args[0];
-        URI connectCustom = URI.create(args[1] + "/v3/connect/custom");
-        String apiKey = args[2];
-        Path ledgerDir = Path.of(args[3]);
-        int mailboxes = Integer.parseInt(args[4]);
-        String topic = args[5];
-        String credentialId = args.length > 6 ? args[6] : "bench-credential";
-        String tenant = args.length > 7 ? args[7] : "hand-written";
+        Arguments a = Arguments.of("HandWrittenFanOut", args);
+        int mailboxes = a.mailboxes();
+        String topic = a.topic();
+        String credentialId = a.credentialId();
+        String tenant = a.tenant();
         Properties defaults = bundleDefaults();
-        int workers = Integer.parseInt(System.getProperty("grants.consumers", defaults.getProperty("grants.consumers")).trim());
-        int perSecond = Integer.parseInt(
-                System.getProperty("nylas.max-requests-per-second", defaults.getProperty("nylas.max-requests-per-second")).trim());
+        int workers = setting(defaults, "grants.consumers");
+        int perSecond = setting(defaults, "nylas.max-requests-per-second");
 
-        Files.createDirectories(ledgerDir);
-        String jdbcUrl = "jdbc:h2:file:" + ledgerDir.resolve("hand-written").toAbsolutePath() + H2_SETTINGS;
+        Files.createDirectories(a.ledgerDir());
+        String jdbcUrl = "jdbc:h2:file:" + a.ledgerDir().resolve("hand-written").toAbsolutePath() + H2_SETTINGS;
         try (Connection setup = DriverManager.getConnection(jdbcUrl); Statement ddl = setup.createStatement()) {
             ddl.execute("create table if not exists mailbox_grant (tenant_id varchar(128) not null, email varchar(320) not null,"
                     + " grant_id varchar(128) not null, grant_status varchar(32), nylas_request_id varchar(128),"
                     + " updated_at timestamp with time zone not null, primary key (tenant_id, email))");
         }
-        KafkaProducer<String, String> producer = new KafkaProducer<>(Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-                ProducerConfig.ACKS_CONFIG, "all",
-                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
-                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
-                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class));
-        producer.partitionsFor(topic); // connected before the first grant, as the bundle is
+        KafkaProducer<String, String> producer = producer(a.bootstrap(), topic);
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
 
         // At most perSecond calls start in any 1-second window: a permit comes back 1 s after it was taken.
@@ -115,7 +100,7 @@ public final class HandWrittenFanOut {
                         permits.acquireUninterruptibly();
                         releaser.schedule((Runnable) permits::release, 1, TimeUnit.SECONDS);
                         try {
-                            HttpResponse<byte[]> answer = http.send(grantRequest(connectCustom, apiKey, email, credentialId),
+                            HttpResponse<byte[]> answer = http.send(grantRequest(a.connectCustom(), a.apiKey(), email, credentialId),
                                     HttpResponse.BodyHandlers.ofByteArray());
                             if (answer.statusCode() / 100 != 2) {
                                 failed.incrementAndGet();
@@ -169,6 +154,37 @@ public final class HandWrittenFanOut {
         ledger.setAutoCommit(false);
         return ledger.prepareStatement("insert into mailbox_grant (tenant_id, email, grant_id, grant_status, nylas_request_id, updated_at)"
                 + " values (?, ?, ?, ?, ?, ?)");
+    }
+
+    /** The command line both hand-written programs take. */
+    record Arguments(String bootstrap, URI connectCustom, String apiKey, Path ledgerDir, int mailboxes, String topic,
+                     String credentialId, String tenant) {
+        static Arguments of(String program, String[] args) {
+            if (args.length < 6) {
+                System.err.println("usage: " + program + " <bootstrap servers> <nylas base uri> <api key> <ledger dir> <N> <topic>"
+                        + " [credential id] [tenant id]");
+                System.exit(2);
+            }
+            return new Arguments(args[0], URI.create(args[1] + "/v3/connect/custom"), args[2], Path.of(args[3]), Integer.parseInt(args[4]),
+                    args[5], args.length > 6 ? args[6] : "bench-credential", args.length > 7 ? args[7] : program);
+        }
+    }
+
+    /** A setting as the bundle has it by default (application.properties), or as -D gives it. */
+    static int setting(Properties defaults, String name) {
+        return Integer.parseInt(System.getProperty(name, defaults.getProperty(name)).trim());
+    }
+
+    /** The producer the bundle's settings describe (acks=all, idempotent), connected before the first grant, as the bundle is. */
+    static KafkaProducer<String, String> producer(String bootstrap, String topic) {
+        KafkaProducer<String, String> producer = new KafkaProducer<>(Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                ProducerConfig.ACKS_CONFIG, "all",
+                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
+                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
+                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class));
+        producer.partitionsFor(topic);
+        return producer;
     }
 
     /** {@code POST /v3/connect/custom} for one mailbox. */
