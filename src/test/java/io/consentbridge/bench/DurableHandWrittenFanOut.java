@@ -25,6 +25,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -96,13 +97,15 @@ public final class DurableHandWrittenFanOut {
         AtomicInteger failed = new AtomicInteger();
         AtomicInteger acked = new AtomicInteger();
         AtomicInteger unsent = new AtomicInteger();
+        // A claim that fails ends the run (no retries, as everywhere here).
+        AtomicBoolean stopped = new AtomicBoolean();
 
         // The claimer: work rows for the idle workers, taken in one committed update.
         Connection claims = DriverManager.getConnection(jdbcUrl);
         claims.setAutoCommit(false);
         timers.scheduleWithFixedDelay(() -> {
             int room = workers - inHand.get();
-            if (room <= 0 || finished.get() >= mailboxes) {
+            if (room <= 0 || finished.get() >= mailboxes || stopped.get()) {
                 return;
             }
             try {
@@ -129,6 +132,7 @@ public final class DurableHandWrittenFanOut {
                 handed.addAll(taken);
             } catch (Exception e) {
                 failed.incrementAndGet();
+                stopped.set(true);
             }
         }, 0, claimIntervalMs, TimeUnit.MILLISECONDS);
 
@@ -141,7 +145,7 @@ public final class DurableHandWrittenFanOut {
                              + " nylas_grant_status = ?, nylas_request_id = ?, updated_at = ? where tenant_id = ? and email = ? and grant_state = 'queued'");
                      PreparedStatement outbox = ledger.prepareStatement("insert into outbox (topic, record_key, payload, created_at) values (?, ?, ?, ?)")) {
                     ledger.setAutoCommit(false);
-                    while (finished.get() < mailboxes) {
+                    while (finished.get() < mailboxes && !stopped.get()) {
                         Work work = handed.poll(100, TimeUnit.MILLISECONDS);
                         if (work == null) {
                             continue;
@@ -200,7 +204,7 @@ public final class DurableHandWrittenFanOut {
                  PreparedStatement delete = ledger.prepareStatement("delete from outbox where id = ?")) {
                 ledger.setAutoCommit(false);
                 while (true) {
-                    boolean workersDone = finished.get() >= mailboxes;
+                    boolean workersDone = finished.get() >= mailboxes || stopped.get();
                     List<Long> ids = new ArrayList<>();
                     read.setInt(1, relayBatch);
                     try (ResultSet rs = read.executeQuery()) {
