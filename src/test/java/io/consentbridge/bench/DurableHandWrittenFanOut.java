@@ -221,7 +221,12 @@ public final class DurableHandWrittenFanOut {
                             return;
                         }
                     } else {
+                        int unsentBefore = unsent.get();
                         producer.flush();
+                        if (unsent.get() > unsentBefore) {
+                            // Not acknowledged: the round stays in the outbox (no retries here, so the run ends, failed).
+                            return;
+                        }
                         for (long id : ids) {
                             delete.setLong(1, id);
                             delete.addBatch();
