@@ -118,6 +118,9 @@ public final class BridgeUnderTest implements AutoCloseable, BeforeAllCallback, 
             // at most 200 ms after a quiet spell, not 450 (the suite ran a minute longer with 9).
             settings.put("ledger.idle-rounds-skipped", "3");
             settings.put("consent.expiry-check-interval-ms", "500");
+            // Finished records are committed after the next poll: a test that waits for the commits waits
+            // at most 200 ms for them, not a second.
+            settings.put("camel.component.kafka.poll-timeout-ms", "200");
         }
         settings.put("camel.component.kafka.brokers", bootstrap);
         settings.put("nylas.api-uri", nylas.baseUri());
