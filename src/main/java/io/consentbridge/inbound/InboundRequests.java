@@ -17,9 +17,9 @@ import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SchemaValidatorsConfig;
 import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
+import io.consentbridge.ops.LogContext;
 import io.consentbridge.secrets.Redaction;
 import org.apache.camel.Exchange;
-import org.slf4j.MDC;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -109,8 +109,7 @@ public class InboundRequests {
 
     private JsonNode validated(String raw, JsonSchema schema, String reason, Exchange exchange) {
         // A new record: the log lines about it carry its ids once they are known, never the last record's.
-        MDC.remove("tenant_id");
-        MDC.remove("request_id");
+        LogContext.of(null, null);
         Map<String, Object> headers = exchange.getMessage().getHeaders();
         CloudEventInput.Mode mode = CloudEventInput.mode(headers);
         if (raw == null || raw.isBlank()) {
@@ -139,14 +138,17 @@ public class InboundRequests {
         if (json != null && json.isObject()) {
             // Known ids go on the exchange early, so even a rejection can be keyed by tenant.
             // Only values that could be ids: an over-long one would become an over-long record key.
+            String tenantId = null;
+            String requestId = null;
             if (json.path("tenant_id").isTextual() && json.get("tenant_id").asText().length() <= MAX_ID_CHARS) {
-                exchange.setProperty(TENANT_ID, json.get("tenant_id").asText());
-                MDC.put("tenant_id", json.get("tenant_id").asText());
+                tenantId = json.get("tenant_id").asText();
+                exchange.setProperty(TENANT_ID, tenantId);
             }
             if (json.path("request_id").isTextual() && json.get("request_id").asText().length() <= MAX_ID_CHARS) {
-                exchange.setProperty(REQUEST_ID, json.get("request_id").asText());
-                MDC.put("request_id", json.get("request_id").asText());
+                requestId = json.get("request_id").asText();
+                exchange.setProperty(REQUEST_ID, requestId);
             }
+            LogContext.of(tenantId, requestId);
         }
         Set<ValidationMessage> problems = schema.validate(json);
         if (!problems.isEmpty()) {
