@@ -175,7 +175,11 @@ public final class HandWrittenFanOut {
         return Integer.parseInt(System.getProperty(name, defaults.getProperty(name)).trim());
     }
 
-    /** The producer the bundle's settings describe (acks=all, idempotent), connected before the first grant, as the bundle is. */
+    /**
+     * A producer with the bundle's acks=all and idempotence, connected before the first grant, as the bundle is;
+     * otherwise kafka-clients' defaults: records leave at once (linger 0), where the bundle's producers linger
+     * up to 5 ms (camel.component.kafka.linger-ms).
+     */
     static KafkaProducer<String, String> producer(String bootstrap, String topic) {
         KafkaProducer<String, String> producer = new KafkaProducer<>(Map.of(
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
