@@ -45,4 +45,41 @@ class LedgerDatabaseTest {
             assertThat(LedgerDatabase.upToDate(none)).as("no history table yet").isFalse();
         }
     }
+
+    /** An H2 ledger reserves its ids in large blocks (each reservation makes H2 parse every statement again); order holds over a restart. */
+    @Test
+    void anH2LedgerReservesIdsInLargeBlocksAndKeepsThemInOrderOverARestart(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        String url = "jdbc:h2:file:" + dir.resolve("ledger").toAbsolutePath();
+        long before;
+        try (HikariDataSource first = LedgerDatabase.open(url, null, null, 2)) {
+            assertThat(identityCaches(first)).containsOnly((long) LedgerDatabase.H2_IDENTITY_CACHE).hasSize(2);
+            before = insertOutboxRow(first);
+            assertThat(insertOutboxRow(first)).isEqualTo(before + 1);
+        }
+        try (HikariDataSource again = LedgerDatabase.open(url, null, null, 2)) {
+            assertThat(identityCaches(again)).containsOnly((long) LedgerDatabase.H2_IDENTITY_CACHE);
+            assertThat(insertOutboxRow(again)).as("after the restart: later, at most a block on").isBetween(before + 2, before + 2 + LedgerDatabase.H2_IDENTITY_CACHE);
+        }
+    }
+
+    private static java.util.List<Long> identityCaches(HikariDataSource db) throws Exception {
+        java.util.List<Long> caches = new java.util.ArrayList<>();
+        try (Connection c = db.getConnection(); Statement st = c.createStatement();
+             java.sql.ResultSet rs = st.executeQuery("select identity_cache from information_schema.columns where table_name in ('outbox', 'grant_work') and column_name = 'id'")) {
+            while (rs.next()) {
+                caches.add(rs.getLong(1));
+            }
+        }
+        return caches;
+    }
+
+    private static long insertOutboxRow(HikariDataSource db) throws Exception {
+        try (Connection c = db.getConnection(); Statement st = c.createStatement()) {
+            st.executeUpdate("insert into outbox (topic, payload, created_at) values ('t', '{}', current_timestamp)", Statement.RETURN_GENERATED_KEYS);
+            try (java.sql.ResultSet keys = st.getGeneratedKeys()) {
+                keys.next();
+                return keys.getLong(1);
+            }
+        }
+    }
 }

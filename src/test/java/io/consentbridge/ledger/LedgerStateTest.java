@@ -18,6 +18,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -410,6 +414,60 @@ class LedgerStateTest {
         ofB.finished(takenOver.get(0));
         assertThat(ofB.claim()).as("its own unfinished work, claimed again").extracting(GrantWork::id).containsExactly(second.get(0).id());
         assertThat(ofB.waiting()).isEqualTo(2);
+    }
+
+    /**
+     * On a ledger of its own (an H2 file) the first beat takes off the instance of an earlier run, whose
+     * claimed work this one then takes; later beats write nothing, and the work stays this instance's
+     * however long it runs.
+     */
+    @Test
+    void aSoleInstanceJoinsOnceAndTakesOverTheWorkOfAnEarlierRun() throws Exception {
+        onboardAndConsent(onboarding("contoso", "r1", null, null, "a@contoso.com", "b@contoso.com"));
+        new InstanceHeartbeat(db, clock, "earlier-run", Duration.ofSeconds(3), true).beat();
+        List<GrantWork> claimedBeforeTheCrash = new GrantQueue(db, "earlier-run", 4).claim();
+        assertThat(claimedBeforeTheCrash).hasSize(2);
+
+        clock.now = clock.now.plusSeconds(10);
+        InstanceHeartbeat now = new InstanceHeartbeat(db, clock, "now", Duration.ofSeconds(3), true);
+        GrantQueue mine = new GrantQueue(db, "now", 4);
+        now.beat();
+        assertThat(members()).containsExactly("now");
+        Object joinedAt = seenAt("now");
+
+        clock.now = clock.now.plusSeconds(3600);
+        now.beat();
+        assertThat(seenAt("now")).as("no write after joining").isEqualTo(joinedAt);
+        assertThat(mine.claim()).extracting(GrantWork::id)
+                .containsExactlyInAnyOrderElementsOf(claimedBeforeTheCrash.stream().map(GrantWork::id).toList());
+        now.beat();
+        assertThat(members()).as("an hour later still a member").containsExactly("now");
+
+        now.leave();
+        assertThat(members()).isEmpty();
+        now.beat();
+        assertThat(members()).as("joins again after leaving").containsExactly("now");
+    }
+
+    private List<String> members() throws SQLException {
+        List<String> members = new ArrayList<>();
+        try (Connection c = db.getConnection(); ResultSet rs = c.createStatement().executeQuery("select instance_id from rate_member")) {
+            while (rs.next()) {
+                members.add(rs.getString(1));
+            }
+        }
+        return members;
+    }
+
+    private Object seenAt(String instanceId) throws SQLException {
+        try (Connection c = db.getConnection();
+             PreparedStatement s = c.prepareStatement("select seen_at from rate_member where instance_id = ?")) {
+            s.setString(1, instanceId);
+            try (ResultSet rs = s.executeQuery()) {
+                assertThat(rs.next()).isTrue();
+                return rs.getObject(1);
+            }
+        }
     }
 
     /** The claims may look less often only while there is truly nothing to do (the grant-claims route skips rounds then). */
