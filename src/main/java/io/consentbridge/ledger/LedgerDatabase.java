@@ -35,6 +35,9 @@ public final class LedgerDatabase {
         H2_SETTINGS.put("DEFAULT_NULL_ORDERING", "HIGH");
         H2_SETTINGS.put("DB_CLOSE_ON_EXIT", "FALSE");
         H2_SETTINGS.put("WRITE_DELAY", "0");
+        // Parsed statements kept per connection (H2's default 8): each connection of the main pool runs
+        // the statements of all the routes (claims, relay, grant outcomes, timers), some thirty.
+        H2_SETTINGS.put("QUERY_CACHE_SIZE", "64");
     }
 
     private LedgerDatabase() {

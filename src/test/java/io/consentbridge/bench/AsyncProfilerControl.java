@@ -15,9 +15,14 @@ final class AsyncProfilerControl {
     private AsyncProfilerControl() {
     }
 
-    /** Starts sampling {@code event} (itimer: CPU; wall: every thread, waiting included), per thread. */
+    /**
+     * Starts sampling {@code event} (itimer: CPU; wall: every thread, waiting included), per thread.
+     * A Java method as the event ({@code org.h2.engine.Database.getNextModificationMetaId}) records
+     * every call, with its stack.
+     */
     static void start(long pid, String event) throws Exception {
-        command(pid, "start,event=" + event + ",interval=" + ("wall".equals(event) ? "5ms" : "1ms") + ",threads");
+        String interval = "wall".equals(event) ? "5ms" : event.contains(".") ? "1" : "1ms";
+        command(pid, "start,event=" + event + ",interval=" + interval + ",threads");
     }
 
     /** Stops and writes collapsed stacks (one line per stack, the thread first). */

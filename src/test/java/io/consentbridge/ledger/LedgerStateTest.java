@@ -470,6 +470,30 @@ class LedgerStateTest {
         }
     }
 
+    /**
+     * The health check pings the ledger every second. On H2 a change of a setting (such as a query
+     * timeout) makes every connection parse its statements again: after the first ping, none.
+     */
+    @Test
+    void pingsChangeNothingOfTheDatabaseAfterTheFirst() throws Exception {
+        try (HikariDataSource health = LedgerDatabase.openExtra("health", db.getJdbcUrl(), null, null, 1)) {
+            ConsentLedger pinged = new ConsentLedger(health, clock, new ResultEvents(new EventEnvelope(mapper, clock), "results"), mapper);
+            pinged.ping();
+            long before = metaModifications();
+            for (int i = 0; i < 5; i++) {
+                pinged.ping();
+            }
+            assertThat(metaModifications()).isEqualTo(before);
+        }
+    }
+
+    private long metaModifications() throws SQLException {
+        try (Connection c = db.getConnection()) {
+            org.h2.engine.Session session = c.unwrap(org.h2.jdbc.JdbcConnection.class).getSession();
+            return ((org.h2.engine.SessionLocal) session).getDatabase().getModificationMetaId();
+        }
+    }
+
     /** The claims may look less often only while there is truly nothing to do (the grant-claims route skips rounds then). */
     @Test
     void theClaimsSayWhenThereIsNothingToDo() {
