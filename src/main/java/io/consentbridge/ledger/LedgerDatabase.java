@@ -56,14 +56,18 @@ public final class LedgerDatabase {
             Flyway.configure().dataSource(dataSource).locations("classpath:db/migration").load().migrate();
         }
         if (url.startsWith("jdbc:h2:")) {
-            widenIdentityCaches(dataSource);
+            try (Connection c = dataSource.getConnection()) {
+                widenIdentityCaches(c);
+            } catch (SQLException e) {
+                throw new IllegalStateException("the ledger's id caches could not be set: " + e.getMessage(), e);
+            }
         }
         return dataSource;
     }
 
     /** Tables whose ids come from an identity column, written to at the pace of the grants. */
     private static final List<String> IDENTITY_TABLES = List.of("outbox", "grant_work");
-    public static final int H2_IDENTITY_CACHE = 1024;
+    static final int H2_IDENTITY_CACHE = 1024;
 
     /**
      * H2 only: the outbox's and the grant queue's ids are reserved on disk 1,024 at a time instead of
@@ -73,9 +77,8 @@ public final class LedgerDatabase {
      * a process that stops leaves a gap of at most 1,024. Not on PostgreSQL, whose sequence caches are
      * per session and would hand out ids out of commit order.
      */
-    static void widenIdentityCaches(DataSource dataSource) {
-        try (Connection c = dataSource.getConnection();
-             Statement st = c.createStatement()) {
+    public static void widenIdentityCaches(Connection c) throws SQLException {
+        try (Statement st = c.createStatement()) {
             for (String table : IDENTITY_TABLES) {
                 long cache;
                 try (ResultSet rs = st.executeQuery("select identity_cache from information_schema.columns"
@@ -86,8 +89,6 @@ public final class LedgerDatabase {
                     st.execute("alter table " + table + " alter column id set cache " + H2_IDENTITY_CACHE);
                 }
             }
-        } catch (SQLException e) {
-            throw new IllegalStateException("the ledger's id caches could not be set: " + e.getMessage(), e);
         }
     }
 
@@ -140,7 +141,8 @@ public final class LedgerDatabase {
         return new HikariDataSource(config);
     }
 
-    static String jdbcUrl(String url) {
+    /** The URL as the ledger opens it: an H2 URL with {@link #H2_SETTINGS} appended (each unless it sets it), its folder made. */
+    public static String jdbcUrl(String url) {
         if (!url.startsWith("jdbc:h2:")) {
             return url;
         }

@@ -3,6 +3,7 @@ package io.consentbridge.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.consentbridge.ledger.LedgerDatabase;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -51,8 +52,6 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Prints one line, the counts.
  */
 public final class HandWrittenFanOut {
-    /** The bundle's H2 settings, as LedgerDatabase.H2_SETTINGS gives them to every H2 ledger. */
-    static final String H2_SETTINGS = ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH;DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0;QUERY_CACHE_SIZE=64";
     static final ObjectMapper JSON = new ObjectMapper();
 
     private HandWrittenFanOut() {
@@ -69,7 +68,8 @@ public final class HandWrittenFanOut {
         int perSecond = setting(defaults, "nylas.max-requests-per-second");
 
         Files.createDirectories(a.ledgerDir());
-        String jdbcUrl = "jdbc:h2:file:" + a.ledgerDir().resolve("hand-written").toAbsolutePath() + H2_SETTINGS;
+        // The bundle's H2 settings, as every H2 ledger gets them.
+        String jdbcUrl = LedgerDatabase.jdbcUrl("jdbc:h2:file:" + a.ledgerDir().resolve("hand-written").toAbsolutePath());
         try (Connection setup = DriverManager.getConnection(jdbcUrl); Statement ddl = setup.createStatement()) {
             ddl.execute("create table if not exists mailbox_grant (tenant_id varchar(128) not null, email varchar(320) not null,"
                     + " grant_id varchar(128) not null, grant_status varchar(32), nylas_request_id varchar(128),"
