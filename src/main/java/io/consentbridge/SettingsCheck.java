@@ -27,6 +27,8 @@ import java.util.regex.Pattern;
 public final class SettingsCheck {
     /** Kafka's rule for topic names (a topic of only dots is refused too). */
     private static final Pattern TOPIC = Pattern.compile("[a-zA-Z0-9._-]{1,249}");
+    /** H2's setting that lets other processes open the same file (through a server the first one starts). */
+    private static final Pattern AUTO_SERVER = Pattern.compile(";\\s*AUTO_SERVER\\s*=\\s*TRUE\\b", Pattern.CASE_INSENSITIVE);
     private static final Pattern ASCII_INTEGER = Pattern.compile("[+-]?[0-9]{1,10}");
     private static final Set<String> SECRETS = Set.of("nylas.api-key", "admin.token", "ledger.password", "nylas.webhook-secret");
     /** Nylas allows 50 requests per second per application (reference §6). */
@@ -264,7 +266,18 @@ public final class SettingsCheck {
             problem("ledger.url", null, "a JDBC URL: jdbc:h2:file:... (one instance) or jdbc:postgresql://host/db (several)");
         } else if (!text.startsWith("jdbc:h2:") && !text.startsWith("jdbc:postgresql:")) {
             problem("ledger.url", LedgerUrl.split(text).url(), "a JDBC URL of a supported database: jdbc:h2:... or jdbc:postgresql://host/db");
+        } else if (sharedH2(text)) {
+            // An H2 ledger is taken as this process's own (its heartbeat is written once, its rate
+            // budget kept in memory): an instance on a shared one would take over another's work.
+            problem("ledger.url", LedgerUrl.split(text).url(), "an H2 ledger of this process's own (jdbc:h2:file:... or jdbc:h2:mem:...,"
+                    + " not through an H2 server: tcp:, ssl:, AUTO_SERVER); several instances share jdbc:postgresql://host/db");
         }
+    }
+
+    /** An H2 URL that other processes can open at the same time: through an H2 server, or a file with AUTO_SERVER. */
+    static boolean sharedH2(String url) {
+        String lower = url.toLowerCase(Locale.ROOT);
+        return lower.startsWith("jdbc:h2:tcp:") || lower.startsWith("jdbc:h2:ssl:") || AUTO_SERVER.matcher(url).find();
     }
 
     private void topics() {

@@ -39,6 +39,21 @@ class SettingsCheckTest {
     }
 
     @Example
+    void anH2LedgerOtherProcessesCouldOpenIsRefused() {
+        // An H2 ledger is one process's own (its heartbeat written once): an instance on a shared one
+        // would take over another's claimed work.
+        assertThat(check("ledger.url", "jdbc:h2:tcp://db:9092/ledger")).singleElement().asString()
+                .contains("DB_URL", "jdbc:h2:tcp://db:9092/ledger", "jdbc:postgresql://");
+        assertThat(check("ledger.url", "jdbc:h2:ssl://db/ledger;user=x;password=hunter2")).singleElement().asString()
+                .doesNotContain("hunter2");
+        assertThat(check("ledger.url", "jdbc:h2:file:./data/ledger;auto_server=true")).hasSize(1);
+        assertThat(check("ledger.url", "jdbc:h2:./data/ledger;MODE=PostgreSQL; AUTO_SERVER = TRUE")).hasSize(1);
+        assertThat(check("ledger.url", "jdbc:h2:file:./data/ledger;AUTO_SERVER=FALSE")).isEmpty();
+        assertThat(check("ledger.url", "jdbc:h2:mem:ledger")).isEmpty();
+        assertThat(check("ledger.url", "jdbc:h2:./data/ledger")).isEmpty();
+    }
+
+    @Example
     void numbersAreAsciiDigits() {
         // Found by the property below: Integer.parseInt takes "١" (ARABIC-INDIC DIGIT ONE) as 1.
         assertThat(check("ledger.pool-size", "\u0661")).singleElement().asString().contains("ledger.pool-size");
