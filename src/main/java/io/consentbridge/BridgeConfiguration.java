@@ -176,7 +176,10 @@ public class BridgeConfiguration implements CamelConfiguration {
         ConsentLedger healthLedger = new ConsentLedger(healthDataSource, clock, results, mapper);
         // The grant workers' outcomes share commits too (GrantCostBenchmark: on H2 each commit rewrites
         // the pages it touched, and one tenant's outcomes touch the same few).
-        ConsentLedger grantLedger = ConsentLedger.lingering(dataSource, "grant-group-commit", writers == 1 ? 1 : Math.max(2, grantWorkers / 2),
+        // On PostgreSQL a writer per two workers, leaving two of the pool's connections to the claims,
+        // the relay and the timers.
+        int grantWriters = writers == 1 ? 1 : Math.max(1, Math.min(grantWorkers / 2, ledgerPoolSize - 2));
+        ConsentLedger grantLedger = ConsentLedger.lingering(dataSource, "grant-group-commit", grantWriters,
                 grantWorkers, Duration.parse(grantCommitLinger), clock, results, mapper);
         // Closed after the routes have stopped, so in-flight work can still record its outcome.
         stopWith(context, () -> {

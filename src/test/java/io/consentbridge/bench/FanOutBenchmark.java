@@ -1,6 +1,7 @@
 package io.consentbridge.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.consentbridge.Settings;
 import io.consentbridge.support.BridgeUnderTest;
 import io.consentbridge.support.TopicReader;
 import org.junit.jupiter.api.Test;
@@ -60,7 +61,7 @@ class FanOutBenchmark {
                 int peak = perSecond.stream().mapToInt(Integer::intValue).max().orElse(0);
                 System.out.printf("%nFan-out benchmark: %d mailboxes, Nylas latency %d ms, cap %s req/s, %s grant consumers%n",
                         mailboxes, latencyMs, bridge.settings.getOrDefault("nylas.max-requests-per-second", "40"),
-                        bridge.settings.getOrDefault("grants.consumers", "16"));
+                        Settings.effective("grants.consumers", bridge.settings));
                 System.out.printf("  request -> consent link published:   %6d ms%n", linkMs);
                 System.out.printf("  callback -> consent.granted event:   %6d ms%n", grantedEventMs);
                 System.out.printf("  callback -> last grant.created:      %6d ms (%.1f grants/s)%n",

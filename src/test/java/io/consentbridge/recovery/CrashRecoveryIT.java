@@ -1,6 +1,7 @@
 package io.consentbridge.recovery;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.consentbridge.Settings;
 import io.consentbridge.demo.EmbeddedKafkaBroker;
 import io.consentbridge.nylas.NylasStandIn;
 import io.consentbridge.support.BridgeUnderTest;
@@ -42,7 +43,7 @@ class CrashRecoveryIT {
     static final int MAILBOXES = 300;
     static final int KILL_AFTER_GRANT_CALLS = 60;
     /** grants.consumers in application.properties: one record at a time per consumer thread. */
-    static final int GRANT_CONSUMERS = 16;
+    static final int GRANT_CONSUMERS = Integer.parseInt(Settings.effective("grants.consumers", Map.of()));
     /** instances.leave-after: the killed instance's relay lease and grant claims are free again after it. */
     static final Duration LEAVE_AFTER = Duration.ofSeconds(3);
     static final String TENANT = "crashco";
