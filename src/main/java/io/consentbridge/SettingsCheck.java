@@ -27,8 +27,11 @@ import java.util.regex.Pattern;
 public final class SettingsCheck {
     /** Kafka's rule for topic names (a topic of only dots is refused too). */
     private static final Pattern TOPIC = Pattern.compile("[a-zA-Z0-9._-]{1,249}");
-    /** H2's setting that lets other processes open the same file (through a server the first one starts). */
-    private static final Pattern AUTO_SERVER = Pattern.compile(";\\s*AUTO_SERVER\\s*=\\s*TRUE\\b", Pattern.CASE_INSENSITIVE);
+    /**
+     * H2's setting that lets other processes open the same file (through a server the first one
+     * starts), in every spelling H2 reads as true (org.h2.util.Utils.parseBoolean: true, yes, t, y, 1).
+     */
+    private static final Pattern AUTO_SERVER = Pattern.compile(";\\s*AUTO_SERVER\\s*=\\s*(TRUE|YES|T|Y|1)\\s*(;|$)", Pattern.CASE_INSENSITIVE);
     private static final Pattern ASCII_INTEGER = Pattern.compile("[+-]?[0-9]{1,10}");
     private static final Set<String> SECRETS = Set.of("nylas.api-key", "admin.token", "ledger.password", "nylas.webhook-secret");
     /** Nylas allows 50 requests per second per application (reference §6). */
@@ -275,7 +278,7 @@ public final class SettingsCheck {
     }
 
     /** An H2 URL that other processes can open at the same time: through an H2 server, or a file with AUTO_SERVER. */
-    static boolean sharedH2(String url) {
+    private static boolean sharedH2(String url) {
         String lower = url.toLowerCase(Locale.ROOT);
         return lower.startsWith("jdbc:h2:tcp:") || lower.startsWith("jdbc:h2:ssl:") || AUTO_SERVER.matcher(url).find();
     }

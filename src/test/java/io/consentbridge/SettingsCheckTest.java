@@ -48,7 +48,12 @@ class SettingsCheckTest {
                 .doesNotContain("hunter2");
         assertThat(check("ledger.url", "jdbc:h2:file:./data/ledger;auto_server=true")).hasSize(1);
         assertThat(check("ledger.url", "jdbc:h2:./data/ledger;MODE=PostgreSQL; AUTO_SERVER = TRUE")).hasSize(1);
+        // Every spelling H2 reads as true turns it on.
+        for (String on : List.of("1", "yes", "Y", "t", "TRUE")) {
+            assertThat(check("ledger.url", "jdbc:h2:file:./data/ledger;AUTO_SERVER=" + on + ";MODE=PostgreSQL")).as(on).hasSize(1);
+        }
         assertThat(check("ledger.url", "jdbc:h2:file:./data/ledger;AUTO_SERVER=FALSE")).isEmpty();
+        assertThat(check("ledger.url", "jdbc:h2:file:./data/ledger;AUTO_SERVER=0;AUTO_SERVER_PORT=9090")).isEmpty();
         assertThat(check("ledger.url", "jdbc:h2:mem:ledger")).isEmpty();
         assertThat(check("ledger.url", "jdbc:h2:./data/ledger")).isEmpty();
     }
