@@ -254,6 +254,44 @@ class TwoInstancesTest {
         }
     }
 
+    /**
+     * A graceful stop finishes the grant work the instance holds (calls in flight and claims waiting for a
+     * worker) before it leaves: while it does, it is still alive to the others, even when that takes longer
+     * than instances.leave-after. Otherwise the others take over work whose call is already at Nylas and
+     * make it again.
+     */
+    @Test
+    void anInstanceThatTakesLongerToStopThanLeaveAfterHandsNothingOverTwice() {
+        try (Pair pair = new Pair(Map.of())) {
+            String tenant = "northwind";
+            int count = 160;
+            List<String> mailboxes = IntStream.range(0, count).mapToObj(i -> String.format("s%03d@%s.com", i, tenant)).toList();
+            pair.a.send("onboarding", tenant, onboarding("req-" + tenant, tenant, mailboxes));
+            JsonNode issued = pair.consentUrls.awaitEvent(e -> tenant.equals(e.path("subject").asText()), WAIT);
+            // Slow answers (and the stand-in's 16 handlers shared by both): what b holds at its stop, a call per
+            // worker and as many claims again, takes several answers' time to finish, longer than leave-after (3 s).
+            pair.nylas.delay(Duration.ofMillis(2500));
+            assertThat(pair.a.consentVia(issued.path("data").path("consent_url").asText()).statusCode()).isEqualTo(200);
+
+            await().atMost(WAIT).until(() -> pair.nylas.grantCalls() >= 20);
+            long stopping = System.nanoTime();
+            pair.b.stop();
+            System.out.printf("b stopped in %d ms, %d grant calls by then%n", (System.nanoTime() - stopping) / 1_000_000,
+                    pair.nylas.grantCalls());
+            pair.nylas.delay(Duration.ZERO);
+            await().atMost(WAIT).until(() -> emailsOf(pair.results, "grant.created", tenant).size() == count);
+            pair.a.awaitIdle();
+
+            Map<String, Long> calls = pair.nylas.requests("POST", "/v3/connect/custom").stream()
+                    .collect(Collectors.groupingBy(r -> r.json().path("settings").path("email_address").asText(), Collectors.counting()));
+            Map<String, Long> twice = calls.entrySet().stream().filter(e -> e.getValue() > 1)
+                    .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue));
+            assertThat(twice).as("mailboxes whose grant call was made more than once").isEmpty();
+            assertThat(calls.keySet()).containsExactlyInAnyOrderElementsOf(mailboxes);
+            assertThat(count(pair.results, "grant.created", tenant)).isEqualTo(count);
+        }
+    }
+
     // ---- helpers ---------------------------------------------------------------------------
 
     static String onboarding(String requestId, String tenant, List<String> mailboxes) {
