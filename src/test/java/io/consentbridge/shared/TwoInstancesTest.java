@@ -292,6 +292,42 @@ class TwoInstancesTest {
         }
     }
 
+    /**
+     * A stop while Nylas is failing does not wait out the retries' back-off (up to 30 s with the shipped
+     * retry settings) and reports nothing failed: the work whose next attempt was pending stays in the
+     * ledger, and the other instance grants it once Nylas is back.
+     */
+    @Test
+    void aStopDuringNylasRetriesLeavesTheWorkToTheOtherInstanceInsteadOfWaitingOrFailingIt() {
+        // The shipped back-off (the tests' default is shorter); few workers each, so both hold work.
+        try (Pair pair = new Pair(Map.of("nylas.retry.initial-delay-ms", "500", "nylas.retry.max-delay-ms", "30000",
+                "grants.consumers", "4"))) {
+            String tenant = "fourthcoffee";
+            int count = 40;
+            List<String> mailboxes = IntStream.range(0, count).mapToObj(i -> String.format("r%02d@%s.com", i, tenant)).toList();
+            pair.a.send("onboarding", tenant, onboarding("req-" + tenant, tenant, mailboxes));
+            JsonNode issued = pair.consentUrls.awaitEvent(e -> tenant.equals(e.path("subject").asText()), WAIT);
+            pair.nylas.failWhen(r -> r.path().startsWith("/v3/connect/custom"), 503);
+            assertThat(pair.a.consentVia(issued.path("data").path("consent_url").asText()).statusCode()).isEqualTo(200);
+
+            // Both instances' workers in their back-off: each has failed a few times.
+            await().atMost(WAIT).until(() -> pair.nylas.requests("POST", "/v3/connect/custom").size() >= 24);
+            long stopping = System.nanoTime();
+            pair.b.stop();
+            long stopMs = (System.nanoTime() - stopping) / 1_000_000;
+            System.out.printf("b stopped in %d ms during the retries%n", stopMs);
+            pair.nylas.clearFaults();
+
+            await().atMost(WAIT).until(() -> emailsOf(pair.results, "grant.created", tenant).size() == count);
+            pair.a.awaitIdle();
+            assertThat(stopMs).as("ms the stop took (the shutdown timeout is 30 s)").isLessThan(15_000);
+            assertThat(count(pair.results, "grant.failed", tenant)).as("grant.failed events").isZero();
+            assertThat(count(pair.results, "grant.created", tenant)).isEqualTo(count);
+            assertThat(pair.nylas.grants().stream().map(NylasStandIn.Grant::email).toList())
+                    .as("grants at Nylas, one per mailbox").containsExactlyInAnyOrderElementsOf(mailboxes);
+        }
+    }
+
     // ---- helpers ---------------------------------------------------------------------------
 
     static String onboarding(String requestId, String tenant, List<String> mailboxes) {
