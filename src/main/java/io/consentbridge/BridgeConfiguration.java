@@ -231,7 +231,8 @@ public class BridgeConfiguration implements CamelConfiguration {
         // One time line of turns for the deployment: in the ledger where several instances can share it.
         CallTimeline timeline = h2 ? CallTimeline.inMemory() : new SharedCallTimeline(dataSource);
         NylasRateBudget rateBudget = new NylasRateBudget(timeline, rate, rateBudgetFill, Duration.parse(rateBudgetWarmUp));
-        InstanceHeartbeat heartbeat = new InstanceHeartbeat(dataSource, clock, instanceId, Duration.parse(instancesLeaveAfter), h2);
+        InstanceHeartbeat heartbeat = new InstanceHeartbeat(dataSource, clock, instanceId, Duration.parse(instancesLeaveAfter), h2)
+                .whileStopping(context::isStopping);
         registry.bind("instanceHeartbeat", heartbeat);
         // Stopped before the pools close: the others get this instance's share back at once.
         stopWith(context, () -> {

@@ -4,6 +4,7 @@ import javax.sql.DataSource;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.function.BooleanSupplier;
 
 /**
  * The instances that share one ledger ({@code rate_member}): each says it is alive every heartbeat,
@@ -18,6 +19,8 @@ public class InstanceHeartbeat {
     private final Duration leaveAfter;
     private final boolean sole;
     private volatile boolean joined;
+    private volatile BooleanSupplier stopping = () -> false;
+    private volatile boolean lastFailed;
 
     /** @param leaveAfter how long an instance may be silent before it counts as gone */
     public InstanceHeartbeat(DataSource dataSource, Clock clock, String instanceId, Duration leaveAfter) {
@@ -37,11 +40,28 @@ public class InstanceHeartbeat {
         this.sole = sole;
     }
 
+    /**
+     * @param stopping whether the bridge is stopping. A stopping bridge beats until its other routes
+     *                 have finished what they hold (the heartbeat route's {@code shutdownRoute: Defer}),
+     *                 and every beat counts as work in flight for the stop. With the ledger away each beat
+     *                 would wait out the pool's connection timeout, and the stop would wait out its own:
+     *                 after a failed beat a stopping bridge beats no more (the others count it gone after
+     *                 leave-after, as after a crash).
+     */
+    public InstanceHeartbeat whileStopping(BooleanSupplier stopping) {
+        this.stopping = stopping;
+        return this;
+    }
+
     /** Says this instance is alive and takes off those that are not. */
     public void beat() {
         if (sole && joined) {
             return;
         }
+        if (lastFailed && stopping.getAsBoolean()) {
+            return;
+        }
+        lastFailed = true;
         jdbc.inTransaction(c -> {
             Instant now = Instant.now(clock);
             if (Jdbc.update(c, "update rate_member set seen_at = ? where instance_id = ?", now, instanceId) == 0) {
@@ -50,6 +70,7 @@ public class InstanceHeartbeat {
             }
             return Jdbc.update(c, "delete from rate_member where seen_at < ?", now.minus(leaveAfter));
         });
+        lastFailed = false;
         joined = true;
     }
 

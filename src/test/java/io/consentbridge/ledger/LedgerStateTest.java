@@ -417,6 +417,25 @@ class LedgerStateTest {
     }
 
     /**
+     * A stopping bridge beats until its routes have finished; with the ledger away, one failed beat is
+     * enough: the next ones return at once instead of each waiting for a connection, so they do not hold
+     * the stop. A bridge that is not stopping keeps trying (and failing) every beat.
+     */
+    @Test
+    void aStoppingInstanceBeatsNoMoreAfterAFailedBeat() {
+        HikariDataSource away = LedgerDatabase.openExtra("away", db.getJdbcUrl(), null, null, 1);
+        java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
+        InstanceHeartbeat heartbeat = new InstanceHeartbeat(away, clock, "a", Duration.ofSeconds(3)).whileStopping(stopping::get);
+        heartbeat.beat();
+        away.close();
+        assertThatThrownBy(heartbeat::beat).as("the ledger away, running").isInstanceOf(RuntimeException.class);
+        assertThatThrownBy(heartbeat::beat).as("again, still running").isInstanceOf(RuntimeException.class);
+        stopping.set(true);
+        heartbeat.beat();
+        heartbeat.beat();
+    }
+
+    /**
      * On a ledger of its own (an H2 file) the first beat takes off the instance of an earlier run, whose
      * claimed work this one then takes; later beats write nothing, and the work stays this instance's
      * however long it runs.
