@@ -25,7 +25,10 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -374,53 +377,190 @@ public class ConsentLedger {
     /**
      * The grant Nylas made for a queued mailbox: {@code grant.created}, or {@code grant.restored}
      * for a mailbox whose grant had expired. A mailbox removed while its call was on the way gets
-     * its new grant deleted, so no grant outlives its mailbox.
+     * its new grant deleted, so no grant outlives its mailbox. An answer the ledger cannot keep is
+     * refused before the transaction, so it fails only its own outcome, not the group it would share.
      */
     public void recordGrant(GrantWork work, JsonNode grant, String nylasRequestId) {
-        jdbc.inTransaction(c -> {
+        jdbc.inTransaction(grantRecord(work, grant, nylasRequestId));
+    }
+
+    private GrantRecord grantRecord(GrantWork work, JsonNode grant, String nylasRequestId) {
+        String grantId = grant.path("id").asText(null);
+        String grantStatus = grant.path("grant_status").asText(null);
+        if (grantId == null || grantId.isBlank()) {
+            throw new LedgerDataException("Nylas answered without a grant id");
+        }
+        if (!NylasIds.isSafe(grantId)) {
+            throw new LedgerDataException("Nylas answered with a grant id the ledger does not keep: not 1-128 of A-Z a-z 0-9 . _ ~ -");
+        }
+        List<?> scope = grant.has("scope") ? mapper.convertValue(grant.get("scope"), List.class) : List.of();
+        Function<String, OutboundRecord> created = work.isRestore()
+                ? requestId -> events.grantRestored(work.tenantId(), requestId, work.credentialId(), work.email(), grantId)
+                : requestId -> events.grantCreated(work.tenantId(), requestId, work.credentialId(), work.email(), grantId, grantStatus, scope);
+        // Built here, in the worker's thread: the group's transaction only writes it.
+        OutboundRecord event = created.apply(work.requestId());
+        return new GrantRecord(work, grantId, grantStatus, json(scope), truncate(nylasRequestId, 128), created, event);
+    }
+
+    /** A grant Nylas made, for {@link #recordGrantsTogether}. */
+    record Granted(GrantWork work, JsonNode grant, String nylasRequestId) {
+    }
+
+    /**
+     * Outcomes recorded together in one transaction, as they are when they share a group commit;
+     * each as {@link #recordGrant} would record it.
+     */
+    void recordGrantsTogether(List<Granted> outcomes) {
+        List<Jdbc.Joint<Void>> records = new ArrayList<>(outcomes.size());
+        for (Granted outcome : outcomes) {
+            records.add(grantRecord(outcome.work(), outcome.grant(), outcome.nylasRequestId()));
+        }
+        if (!records.isEmpty()) {
+            jdbc.inTransaction(c -> records.get(0).runJointly(c, records));
+        }
+    }
+
+    /**
+     * One grant's outcome, recorded with the others of its group in a few statements whatever their
+     * number (the work deleted, the mailboxes updated, the events written, each a batch): on
+     * PostgreSQL each statement is a round trip the whole group waits for, and on H2 a statement
+     * of its own for each costs more than its share of a batch. In the group's order, so of two
+     * outcomes for one mailbox the first wins, as it would one transaction after the other.
+     */
+    private final class GrantRecord implements Jdbc.Joint<Void> {
+        private final GrantWork work;
+        private final String grantId;
+        private final String grantStatus;
+        private final String scopeJson;
+        private final String nylasRequestId;
+        private final Function<String, OutboundRecord> created;
+        private final OutboundRecord event;
+
+        GrantRecord(GrantWork work, String grantId, String grantStatus, String scopeJson, String nylasRequestId,
+                    Function<String, OutboundRecord> created, OutboundRecord event) {
+            this.work = work;
+            this.grantId = grantId;
+            this.grantStatus = grantStatus;
+            this.scopeJson = scopeJson;
+            this.nylasRequestId = nylasRequestId;
+            this.created = created;
+            this.event = event;
+        }
+
+        @Override
+        public List<Void> runJointly(Connection c, List<Jdbc.Joint<Void>> pieces) throws SQLException {
             Instant now = Instant.now(clock);
-            GrantQueue.done(c, work);
-            String grantId = grant.path("id").asText(null);
-            String grantStatus = grant.path("grant_status").asText(null);
-            if (grantId == null || grantId.isBlank()) {
-                throw new LedgerDataException("Nylas answered without a grant id");
-            }
-            if (!NylasIds.isSafe(grantId)) {
-                throw new LedgerDataException("Nylas answered with a grant id the ledger does not keep: not 1-128 of A-Z a-z 0-9 . _ ~ -");
+            List<GrantRecord> records = new ArrayList<>(pieces.size());
+            pieces.forEach(piece -> records.add((GrantRecord) piece));
+            try (PreparedStatement done = c.prepareStatement(GrantQueue.DONE)) {
+                for (GrantRecord record : records) {
+                    done.setLong(1, record.work.id());
+                    done.addBatch();
+                }
+                done.executeBatch();
             }
             // Once per mailbox: a work record handled twice (a relay lease that ran out) announces nothing new.
-            List<?> scope = grant.has("scope") ? mapper.convertValue(grant.get("scope"), List.class) : List.of();
-            int updated = Jdbc.update(c, "update mailbox set grant_state = 'granted', grant_id = ?, nylas_grant_status = ?, grant_scope = ?,"
-                            + " error_type = null, error_message = null, http_status = null, nylas_request_id = ?, updated_at = ?"
-                            + " where tenant_id = ? and email = ? and grant_state in ('queued', 'failed')",
-                    grantId, grantStatus, json(scope), truncate(nylasRequestId, 128), now, work.tenantId(), work.email());
-            if (updated == 0) {
-                int removed = Jdbc.update(c, "update mailbox set grant_state = 'deleting', grant_id = ?, updated_at = ?"
-                        + " where tenant_id = ? and email = ? and grant_state = 'deleted'", grantId, now, work.tenantId(), work.email());
-                if (removed == 1) {
-                    // On behalf of the offboarding, if that is what removed the mailbox, so it counts the grant.
-                    String onBehalfOf = work.requestId();
-                    try (PreparedStatement s = Jdbc.prepare(c, "select offboard_request_id from tenant where tenant_id = ?"
-                            + " and consent_status = 'offboarding' and offboard_request_id is not null", work.tenantId());
-                         ResultSet rs = s.executeQuery()) {
-                        if (rs.next()) {
-                            onBehalfOf = rs.getString(1);
-                        }
-                    }
-                    GrantQueue.add(c, work.tenantId(), work.email(), GrantWork.DELETE, onBehalfOf, work.credentialId(), grantId, now);
+            int[] updated;
+            try (PreparedStatement update = c.prepareStatement("update mailbox set grant_state = 'granted', grant_id = ?,"
+                    + " nylas_grant_status = ?, grant_scope = ?, error_type = null, error_message = null, http_status = null,"
+                    + " nylas_request_id = ?, updated_at = ? where tenant_id = ? and email = ? and grant_state in ('queued', 'failed')")) {
+                for (GrantRecord record : records) {
+                    Jdbc.bind(update, record.grantId, record.grantStatus, record.scopeJson, record.nylasRequestId, now,
+                            record.work.tenantId(), record.work.email());
+                    update.addBatch();
                 }
-                return null;
+                updated = update.executeBatch();
             }
-            Function<String, OutboundRecord> created = work.isRestore()
-                    ? requestId -> events.grantRestored(work.tenantId(), requestId, work.credentialId(), work.email(), grantId)
-                    : requestId -> events.grantCreated(work.tenantId(), requestId, work.credentialId(), work.email(), grantId, grantStatus, scope);
-            Outbox.add(c, now, created.apply(work.requestId()));
-            answerWaiters(c, work.tenantId(), work.email(), created, now);
-            if (work.isRestore()) {
-                GrantHealth.restored(c, work.tenantId(), work.email(), work.credentialId(), now);
+            List<GrantRecord> granted = new ArrayList<>(records.size());
+            for (int i = 0; i < records.size(); i++) {
+                if (updated[i] < 0) {
+                    // A driver that counts no rows in a batch: the group runs again one outcome at a time.
+                    throw new IllegalStateException("the ledger database gave no row count for a grant's update");
+                }
+                if (updated[i] == 0) {
+                    records.get(i).removedMeanwhile(c, now);
+                } else {
+                    granted.add(records.get(i));
+                }
             }
-            return null;
-        });
+            if (granted.isEmpty()) {
+                return Collections.nCopies(records.size(), null);
+            }
+            // Each grant's event, then the same outcome for every other request that asked for the mailbox
+            // meanwhile (mailbox_waiter), in the group's order: as one transaction after the other writes them.
+            Map<List<String>, List<String>> waiting = waiters(c, granted);
+            List<OutboundRecord> told = new ArrayList<>(granted.size());
+            List<GrantRecord> awaited = new ArrayList<>();
+            for (GrantRecord record : granted) {
+                told.add(record.event);
+                List<String> requests = waiting.get(List.of(record.work.tenantId(), record.work.email()));
+                if (requests != null) {
+                    awaited.add(record);
+                    requests.forEach(requestId -> told.add(record.created.apply(requestId)));
+                }
+            }
+            try (PreparedStatement outbox = Outbox.batch(c)) {
+                for (OutboundRecord event : told) {
+                    Outbox.bind(outbox, event, now);
+                }
+                outbox.executeBatch();
+            }
+            if (!awaited.isEmpty()) {
+                try (PreparedStatement answered = c.prepareStatement(WAITERS_ANSWERED)) {
+                    for (GrantRecord record : awaited) {
+                        Jdbc.bind(answered, record.work.tenantId(), record.work.email());
+                        answered.addBatch();
+                    }
+                    answered.executeBatch();
+                }
+            }
+            for (GrantRecord record : granted) {
+                if (record.work.isRestore()) {
+                    GrantHealth.restored(c, record.work.tenantId(), record.work.email(), record.work.credentialId(), now);
+                }
+            }
+            return Collections.nCopies(records.size(), null);
+        }
+
+        /** The requests waiting for these mailboxes' outcomes, by (tenant, mailbox), in one query. */
+        private static Map<List<String>, List<String>> waiters(Connection c, List<GrantRecord> granted) throws SQLException {
+            Set<String> tenants = new LinkedHashSet<>();
+            Set<String> emails = new LinkedHashSet<>();
+            for (GrantRecord record : granted) {
+                tenants.add(record.work.tenantId());
+                emails.add(record.work.email());
+            }
+            List<Object> params = new ArrayList<>(tenants);
+            params.addAll(emails);
+            Map<List<String>, List<String>> waiting = new HashMap<>();
+            try (PreparedStatement s = Jdbc.prepare(c, "select tenant_id, email, request_id from mailbox_waiter where tenant_id in ("
+                    + Jdbc.marks(tenants.size()) + ") and email in (" + Jdbc.marks(emails.size()) + ") order by request_id", params.toArray());
+                 ResultSet rs = s.executeQuery()) {
+                while (rs.next()) {
+                    // The cross product of the two lists may name a mailbox of another outcome's tenant: not looked up.
+                    waiting.computeIfAbsent(List.of(rs.getString(1), rs.getString(2)), key -> new ArrayList<>()).add(rs.getString(3));
+                }
+            }
+            return waiting;
+        }
+
+        /** The mailbox was removed while its call was on the way: its new grant is to be deleted. */
+        private void removedMeanwhile(Connection c, Instant now) throws SQLException {
+            int removed = Jdbc.update(c, "update mailbox set grant_state = 'deleting', grant_id = ?, updated_at = ?"
+                    + " where tenant_id = ? and email = ? and grant_state = 'deleted'", grantId, now, work.tenantId(), work.email());
+            if (removed == 1) {
+                // On behalf of the offboarding, if that is what removed the mailbox, so it counts the grant.
+                String onBehalfOf = work.requestId();
+                try (PreparedStatement s = Jdbc.prepare(c, "select offboard_request_id from tenant where tenant_id = ?"
+                        + " and consent_status = 'offboarding' and offboard_request_id is not null", work.tenantId());
+                     ResultSet rs = s.executeQuery()) {
+                    if (rs.next()) {
+                        onBehalfOf = rs.getString(1);
+                    }
+                }
+                GrantQueue.add(c, work.tenantId(), work.email(), GrantWork.DELETE, onBehalfOf, work.credentialId(), grantId, now);
+            }
+        }
     }
 
     public void recordGrantFailure(GrantWork work, NylasError error) {
@@ -775,6 +915,8 @@ public class ConsentLedger {
         }
     }
 
+    private static final String WAITERS_ANSWERED = "delete from mailbox_waiter where tenant_id = ? and email = ?";
+
     /** The same outcome for every other request that asked for this mailbox meanwhile; they are then answered. */
     private void answerWaiters(Connection c, String tenantId, String email, Function<String, OutboundRecord> outcome,
                                Instant now) throws SQLException {
@@ -792,7 +934,7 @@ public class ConsentLedger {
         for (String requestId : waiting) {
             Outbox.add(c, now, outcome.apply(requestId));
         }
-        Jdbc.update(c, "delete from mailbox_waiter where tenant_id = ? and email = ?", tenantId, email);
+        Jdbc.update(c, WAITERS_ANSWERED, tenantId, email);
     }
 
     /** One {@code grant.failed} ({@code invalid_mailbox}) per string that is not an address, with the string as given. */

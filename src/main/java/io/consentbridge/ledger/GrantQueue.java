@@ -63,9 +63,12 @@ public class GrantQueue {
         Jdbc.update(c, INSERT, tenantId, email, action, requestId, credentialId, grantId, 0, now);
     }
 
+    /** Removes one piece of work by its id: {@link #done}, or a batch of them. */
+    static final String DONE = "delete from grant_work where id = ?";
+
     /** The work is done: removed inside the transaction that records its outcome. */
     static void done(Connection c, GrantWork work) throws SQLException {
-        Jdbc.update(c, "delete from grant_work where id = ?", work.id());
+        Jdbc.update(c, DONE, work.id());
     }
 
     /**
@@ -114,7 +117,7 @@ public class GrantQueue {
                 }
             }
             if (!stale.isEmpty()) {
-                try (PreparedStatement delete = c.prepareStatement("delete from grant_work where id = ?")) {
+                try (PreparedStatement delete = c.prepareStatement(DONE)) {
                     for (long id : stale) {
                         delete.setLong(1, id);
                         delete.addBatch();
