@@ -464,17 +464,25 @@ public class ConsentLedger {
             try (PreparedStatement update = c.prepareStatement("update mailbox set grant_state = 'granted', grant_id = ?,"
                     + " nylas_grant_status = ?, grant_scope = ?, error_type = null, error_message = null, http_status = null,"
                     + " nylas_request_id = ?, updated_at = ? where tenant_id = ? and email = ? and grant_state in ('queued', 'failed')")) {
-                for (GrantRecord record : records) {
+                if (records.size() == 1) {
+                    // Alone (a group of one, or each again after its group failed): a count from any driver.
+                    GrantRecord record = records.get(0);
                     Jdbc.bind(update, record.grantId, record.grantStatus, record.scopeJson, record.nylasRequestId, now,
                             record.work.tenantId(), record.work.email());
-                    update.addBatch();
+                    updated = new int[]{update.executeUpdate()};
+                } else {
+                    for (GrantRecord record : records) {
+                        Jdbc.bind(update, record.grantId, record.grantStatus, record.scopeJson, record.nylasRequestId, now,
+                                record.work.tenantId(), record.work.email());
+                        update.addBatch();
+                    }
+                    updated = update.executeBatch();
                 }
-                updated = update.executeBatch();
             }
             List<GrantRecord> granted = new ArrayList<>(records.size());
             for (int i = 0; i < records.size(); i++) {
                 if (updated[i] < 0) {
-                    // A driver that counts no rows in a batch: the group runs again one outcome at a time.
+                    // A driver that counts no rows in a batch: the group runs again one outcome at a time (executeUpdate).
                     throw new IllegalStateException("the ledger database gave no row count for a grant's update");
                 }
                 if (updated[i] == 0) {
