@@ -452,32 +452,21 @@ public class ConsentLedger {
             Instant now = Instant.now(clock);
             List<GrantRecord> records = new ArrayList<>(pieces.size());
             pieces.forEach(piece -> records.add((GrantRecord) piece));
-            try (PreparedStatement done = c.prepareStatement(GrantQueue.DONE)) {
-                for (GrantRecord record : records) {
-                    done.setLong(1, record.work.id());
-                    done.addBatch();
-                }
-                done.executeBatch();
-            }
+            GrantQueue.done(c, records.stream().map(record -> record.work.id()).toList());
             // Once per mailbox: a work record handled twice (a relay lease that ran out) announces nothing new.
             int[] updated;
             try (PreparedStatement update = c.prepareStatement("update mailbox set grant_state = 'granted', grant_id = ?,"
                     + " nylas_grant_status = ?, grant_scope = ?, error_type = null, error_message = null, http_status = null,"
                     + " nylas_request_id = ?, updated_at = ? where tenant_id = ? and email = ? and grant_state in ('queued', 'failed')")) {
-                if (records.size() == 1) {
-                    // Alone (a group of one, or each again after its group failed): a count from any driver.
-                    GrantRecord record = records.get(0);
+                for (GrantRecord record : records) {
                     Jdbc.bind(update, record.grantId, record.grantStatus, record.scopeJson, record.nylasRequestId, now,
                             record.work.tenantId(), record.work.email());
-                    updated = new int[]{update.executeUpdate()};
-                } else {
-                    for (GrantRecord record : records) {
-                        Jdbc.bind(update, record.grantId, record.grantStatus, record.scopeJson, record.nylasRequestId, now,
-                                record.work.tenantId(), record.work.email());
+                    if (records.size() > 1) {
                         update.addBatch();
                     }
-                    updated = update.executeBatch();
                 }
+                // Alone (a group of one, or each again after its group failed): a count from any driver.
+                updated = records.size() == 1 ? new int[]{update.executeUpdate()} : update.executeBatch();
             }
             List<GrantRecord> granted = new ArrayList<>(records.size());
             for (int i = 0; i < records.size(); i++) {

@@ -12,6 +12,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -63,12 +64,22 @@ public class GrantQueue {
         Jdbc.update(c, INSERT, tenantId, email, action, requestId, credentialId, grantId, 0, now);
     }
 
-    /** Removes one piece of work by its id: {@link #done}, or a batch of them. */
-    static final String DONE = "delete from grant_work where id = ?";
+    private static final String DONE = "delete from grant_work where id = ?";
 
     /** The work is done: removed inside the transaction that records its outcome. */
     static void done(Connection c, GrantWork work) throws SQLException {
         Jdbc.update(c, DONE, work.id());
+    }
+
+    /** Several pieces of work done (or with nothing left to do), by their ids: removed in one batch. */
+    static void done(Connection c, Collection<Long> ids) throws SQLException {
+        try (PreparedStatement delete = c.prepareStatement(DONE)) {
+            for (long id : ids) {
+                delete.setLong(1, id);
+                delete.addBatch();
+            }
+            delete.executeBatch();
+        }
     }
 
     /**
@@ -117,13 +128,7 @@ public class GrantQueue {
                 }
             }
             if (!stale.isEmpty()) {
-                try (PreparedStatement delete = c.prepareStatement(DONE)) {
-                    for (long id : stale) {
-                        delete.setLong(1, id);
-                        delete.addBatch();
-                    }
-                    delete.executeBatch();
-                }
+                done(c, stale);
             }
             if (live.isEmpty()) {
                 return live;
