@@ -1,13 +1,10 @@
 package io.consentbridge.ledger;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.zaxxer.hikari.HikariDataSource;
 import io.consentbridge.consent.CallbackOutcome;
 import io.consentbridge.consent.ConsentLink;
 import io.consentbridge.consent.ConsentLinks;
-import io.consentbridge.events.EventEnvelope;
-import io.consentbridge.events.ResultEvents;
 import io.consentbridge.inbound.OnboardingRequest;
 import io.consentbridge.support.MovableClock;
 import net.jqwik.api.Arbitraries;
@@ -26,7 +23,6 @@ import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -84,13 +80,14 @@ class CallbackGroupProperties {
 
     @Property(tries = 60)
     void togetherIsTheSameAsOneAfterAnother(@ForAll("scenarios") Scenario scenario) throws SQLException {
-        ObjectMapper mapper = JsonMapper.builder().findAndAddModules().build();
-        MovableClock clock = new MovableClock(Instant.parse("2027-01-10T09:00:00Z"));
-        ResultEvents events = new ResultEvents(new EventEnvelope(mapper, clock), "results");
-        ConsentLinks links = new ConsentLinks("https://api.us.nylas.com", "client", "https://bridge.example/cb", clock, Duration.ofDays(7));
-        try (HikariDataSource oneByOneDb = open(); HikariDataSource togetherDb = open()) {
-            ConsentLedger oneByOne = new ConsentLedger(oneByOneDb, clock, events, mapper);
-            ConsentLedger together = new ConsentLedger(togetherDb, clock, events, mapper);
+        try (SideBySide both = new SideBySide()) {
+            ObjectMapper mapper = both.mapper;
+            MovableClock clock = both.clock;
+            ConsentLinks links = both.links;
+            HikariDataSource oneByOneDb = both.oneByOneDb;
+            HikariDataSource togetherDb = both.togetherDb;
+            ConsentLedger oneByOne = both.oneByOne;
+            ConsentLedger together = both.together;
             List<String> states = new ArrayList<>();
             // Links that will be past their time are issued first, the clock moved on, then the others.
             for (Kind pass : new Kind[]{Kind.EXPIRED, null}) {

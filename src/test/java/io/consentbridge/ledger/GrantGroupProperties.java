@@ -2,17 +2,12 @@ package io.consentbridge.ledger;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.zaxxer.hikari.HikariDataSource;
 import io.consentbridge.consent.ConsentLink;
-import io.consentbridge.consent.ConsentLinks;
-import io.consentbridge.events.EventEnvelope;
-import io.consentbridge.events.ResultEvents;
 import io.consentbridge.grants.GrantWork;
 import io.consentbridge.inbound.AdminCommand;
 import io.consentbridge.inbound.MailboxRequest;
 import io.consentbridge.inbound.OnboardingRequest;
-import io.consentbridge.support.MovableClock;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -23,13 +18,11 @@ import net.jqwik.api.statistics.Statistics;
 
 import java.sql.SQLException;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 
 import static io.consentbridge.ledger.CallbackGroupProperties.eventData;
-import static io.consentbridge.ledger.CallbackGroupProperties.open;
 import static io.consentbridge.ledger.CallbackGroupProperties.rows;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -61,17 +54,16 @@ class GrantGroupProperties {
 
     @Property(tries = 60)
     void togetherIsTheSameAsOneAfterAnother(@ForAll("scenarios") Scenario scenario) throws SQLException {
-        ObjectMapper mapper = JsonMapper.builder().findAndAddModules().build();
-        MovableClock clock = new MovableClock(Instant.parse("2027-01-10T09:00:00Z"));
-        ResultEvents events = new ResultEvents(new EventEnvelope(mapper, clock), "results");
-        ConsentLinks links = new ConsentLinks("https://api.us.nylas.com", "client", "https://bridge.example/cb", clock, Duration.ofDays(7));
-        try (HikariDataSource oneByOneDb = open(); HikariDataSource togetherDb = open()) {
-            ConsentLedger oneByOne = new ConsentLedger(oneByOneDb, clock, events, mapper);
-            ConsentLedger together = new ConsentLedger(togetherDb, clock, events, mapper);
+        try (SideBySide both = new SideBySide()) {
+            ObjectMapper mapper = both.mapper;
+            HikariDataSource oneByOneDb = both.oneByOneDb;
+            HikariDataSource togetherDb = both.togetherDb;
+            ConsentLedger oneByOne = both.oneByOne;
+            ConsentLedger together = both.together;
             List<List<GrantWork>> claimed = new ArrayList<>();
             for (HikariDataSource db : List.of(oneByOneDb, togetherDb)) {
-                ConsentLedger ledger = db == oneByOneDb ? oneByOne : together;
-                TenantLifecycle lifecycle = new TenantLifecycle(db, clock, events, Duration.ofDays(14));
+                ConsentLedger ledger = both.ledgerOn(db);
+                TenantLifecycle lifecycle = new TenantLifecycle(db, both.clock, both.events, Duration.ofDays(14));
                 for (int i = 0; i < scenario.tenants().size(); i++) {
                     Tenant tenant = scenario.tenants().get(i);
                     List<String> mailboxes = new ArrayList<>();
@@ -82,12 +74,12 @@ class GrantGroupProperties {
                     }
                     OnboardingRequest request = new OnboardingRequest("req-" + i, "tenant-" + i, null, null, null, null, null, mailboxes, List.of());
                     assertThat(ledger.admitOnboarding(request)).isEqualTo(ConsentLedger.Admission.NEW);
-                    ConsentLink link = links.issue("cred-" + i, null);
+                    ConsentLink link = both.links.issue("cred-" + i, null);
                     ledger.storeLink(request, link);
                     ledger.markLinkPublished(request);
                     ledger.useState(link.state(), true, null, null);
                 }
-                new InstanceHeartbeat(db, clock, "test", Duration.ofDays(3650)).beat();
+                new InstanceHeartbeat(db, both.clock, "test", Duration.ofDays(3650)).beat();
                 List<GrantWork> work = new ArrayList<>(new GrantQueue(db, "test", 1000).claim());
                 work.sort(Comparator.comparing(GrantWork::tenantId).thenComparing(GrantWork::email));
                 claimed.add(work);
