@@ -393,13 +393,40 @@ public class ConsentLedger {
         if (!NylasIds.isSafe(grantId)) {
             throw new LedgerDataException("Nylas answered with a grant id the ledger does not keep: not 1-128 of A-Z a-z 0-9 . _ ~ -");
         }
-        List<?> scope = grant.has("scope") ? mapper.convertValue(grant.get("scope"), List.class) : List.of();
+        List<String> scope = scopeOf(grant.get("scope"));
         Function<String, OutboundRecord> created = work.isRestore()
                 ? requestId -> events.grantRestored(work.tenantId(), requestId, work.credentialId(), work.email(), grantId)
                 : requestId -> events.grantCreated(work.tenantId(), requestId, work.credentialId(), work.email(), grantId, grantStatus, scope);
         // Built here, in the worker's thread: the group's transaction only writes it.
         OutboundRecord event = created.apply(work.requestId());
         return new GrantRecord(work, grantId, grantStatus, json(scope), truncate(nylasRequestId, 128), created, event);
+    }
+
+    /** The most scopes a grant's answer may name, each of at most {@link #MAX_SCOPE_LENGTH} characters: the event stays far under 256 KiB. */
+    static final int MAX_SCOPES = 100;
+    static final int MAX_SCOPE_LENGTH = 256;
+
+    /**
+     * Nylas's {@code scope} as the events carry it (a list of strings, contract's grant.created):
+     * left out or null is the empty list; anything else than a list of at most {@link #MAX_SCOPES}
+     * strings of at most {@link #MAX_SCOPE_LENGTH} characters is an answer the ledger cannot keep,
+     * reported once ({@link LedgerDataException}) rather than called again.
+     */
+    static List<String> scopeOf(JsonNode scope) {
+        if (scope == null || scope.isNull()) {
+            return List.of();
+        }
+        if (!scope.isArray() || scope.size() > MAX_SCOPES) {
+            throw new LedgerDataException("Nylas answered with a scope that is not a list of at most " + MAX_SCOPES + " strings");
+        }
+        List<String> scopes = new ArrayList<>(scope.size());
+        for (JsonNode one : scope) {
+            if (!one.isTextual() || one.textValue().length() > MAX_SCOPE_LENGTH) {
+                throw new LedgerDataException("Nylas answered with a scope that is not a string of at most " + MAX_SCOPE_LENGTH + " characters");
+            }
+            scopes.add(one.textValue());
+        }
+        return scopes;
     }
 
     /** A grant Nylas made, for {@link #recordGrantsTogether}. */
