@@ -8,7 +8,7 @@ import org.slf4j.LoggerFactory;
 /**
  * What the grant workers' consumer logs of work that ended in a failure no route handled. Such work has
  * no outcome recorded, so it stays in the ledger and is claimed again. While the bridge stops that is
- * expected: a stop ends the retries of work waiting out a Nylas back-off (the {@code grantRetry}
+ * expected: a stop ends the retries of work waiting out a Nylas back-off (the {@code nylasRetry}
  * policy; Camel ends those exchanges with a {@link java.util.concurrent.RejectedExecutionException}, or
  * with the last failure when the attempt in flight failed), so each gets one line without a stack
  * trace. Otherwise the failure is logged with its stack trace.

@@ -25,6 +25,7 @@ class TenantsDoNotWaitTest {
     @RegisterExtension
     static final BridgeUnderTest bridge = new BridgeUnderTest();
     static final TopicReader urls = bridge.reader("consent-urls");
+    static final TopicReader dlq = bridge.reader("dlq");
 
     /** Kafka's default partitioner for a keyed record. */
     static int partition(String key, int partitions) {
@@ -61,9 +62,14 @@ class TenantsDoNotWaitTest {
         assertThat(bridge.committedOffsets("onboarding").getOrDefault(shared, 0L))
                 .as("the committed offset does not pass the unfinished request").isEqualTo(slowOffset);
 
-        // Stopped while the slow request waits: not committed, it is read again at the next start and
-        // finished; the fast one, read again with it, is recognised as done and not issued twice.
+        // Stopped while the slow request waits: the stop does not wait out the 20 s back-off (it used to
+        // hold the stop until camel.main.shutdown-timeout, 30 s), and the request is neither rejected
+        // nor committed: it is read again at the next start and finished; the fast one, read again with
+        // it, is recognised as done and not issued twice.
+        long stopping = System.nanoTime();
         bridge.stop();
+        Duration stop = Duration.ofNanos(System.nanoTime() - stopping);
+        assertThat(stop).as("the stop waited for the Retry-After of a request being retried").isLessThan(Duration.ofSeconds(15));
         bridge.nylas.clearFaults();
         bridge.start();
         urls.awaitEvent(e -> slow.equals(e.path("subject").asText()), WAIT);
@@ -72,5 +78,6 @@ class TenantsDoNotWaitTest {
         bridge.awaitPublished();
         assertThat(urls.events().stream().filter(e -> slow.equals(e.path("subject").asText()))).hasSize(1);
         assertThat(urls.events().stream().filter(e -> fastTenant.equals(e.path("subject").asText()))).hasSize(1);
+        assertThat(dlq.events()).as("nothing rejected for a stop").isEmpty();
     }
 }
