@@ -35,6 +35,7 @@ import io.consentbridge.nylas.NylasCalls;
 import io.consentbridge.nylas.NylasHttpClientConfigurer;
 import io.consentbridge.nylas.CallTimeline;
 import io.consentbridge.nylas.NylasRateBudget;
+import io.consentbridge.grants.GrantWorkersStopped;
 import io.consentbridge.nylas.NylasRateGovernor;
 import io.consentbridge.ops.BridgeMetrics;
 import io.consentbridge.ops.DeadLetters;
@@ -208,7 +209,9 @@ public class BridgeConfiguration implements CamelConfiguration {
         registry.bind("resultEvents", results);
         registry.bind("outbox", new Outbox(dataSource, clock, instanceId));
         registry.bind("outboxMessages", new OutboxMessages());
-        registry.bind("grantQueue", new GrantQueue(dataSource, instanceId, 2 * grantWorkers));
+        GrantQueue grantQueue = new GrantQueue(dataSource, instanceId, 2 * grantWorkers);
+        registry.bind("grantQueue", grantQueue);
+        registry.bind("grantWorkersStopped", new GrantWorkersStopped(grantQueue));
         InboundRequests inbound = new InboundRequests();
         registry.bind("inboundRequests", inbound);
         registry.bind("deadLetters", new DeadLetters(events, inbound, mapper));

@@ -172,6 +172,16 @@ public class GrantQueue {
     }
 
     /**
+     * The grant workers' route has stopped (its file reloaded, or the bridge stopping): its calls are
+     * finished and the work still waiting for a worker was dropped with its queue. All of it is handed
+     * back, so the next claim takes it again; held, it would stay claimed by this live instance, taken
+     * by no one.
+     */
+    public void workersStopped() {
+        held.clear();
+    }
+
+    /**
      * Hands the exchange's work (its body) back with {@link #finished} when the exchange is done, whatever
      * came of it: the route's outcome recorded, a failure handled, or one left unhandled (the ledger
      * away). A synchronization of the exchange itself: the route configuration's {@code onCompletion}

@@ -1,6 +1,9 @@
 package io.consentbridge.flow;
 
+import io.consentbridge.shared.TwoInstancesTest;
 import io.consentbridge.support.BridgeUnderTest;
+import io.consentbridge.support.TopicReader;
+import org.apache.camel.component.seda.SedaEndpoint;
 import org.apache.logging.log4j.core.Appender;
 import org.junit.jupiter.api.Test;
 
@@ -10,6 +13,8 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -53,6 +58,50 @@ class RouteReloadTest {
             assertThat(bridge.get(uri, null).body()).isEqualTo("v2");
             // The rest of the bundle is untouched.
             assertThat(bridge.get(bridge.managementUri("/observe/health"), null).statusCode()).isEqualTo(200);
+        }
+    }
+
+    /**
+     * The grant routes reloaded in the middle of a fan-out: the work waiting for a worker, dropped with the
+     * old route, is claimed again by the new one, and every mailbox is granted once. (Before, the dropped
+     * work stayed held by this instance: no other instance took it, nor did this one.)
+     */
+    @Test
+    void reloadingTheGrantRoutesDuringAFanOutLeavesNoMailboxBehind() throws Exception {
+        Path routes = Files.createTempDirectory("reload-grants");
+        try (Stream<Path> bundled = Files.list(Path.of("routes"))) {
+            for (Path file : bundled.toList()) {
+                Files.copy(file, routes.resolve(file.getFileName()));
+            }
+        }
+        try (BridgeUnderTest bridge = new BridgeUnderTest().with("routes.dir", routes.toString()).with("routes.reload", "true")
+                .with("grants.consumers", "4").start()) {
+            TopicReader urls = bridge.reader("consent-urls");
+            TopicReader results = bridge.reader("results");
+            String tenant = "reloadco";
+            int mailboxes = 80;
+            List<String> emails = IntStream.range(0, mailboxes).mapToObj(i -> "user" + i + "@" + tenant + ".example").toList();
+            // Slow answers: while four workers call, the rest of the claimed work waits for them in their queue.
+            bridge.nylas.delay(Duration.ofSeconds(2));
+            bridge.send("onboarding", tenant, TwoInstancesTest.onboarding("req-" + tenant, tenant, emails));
+            String link = urls.awaitEvent(e -> tenant.equals(e.path("subject").asText()), Duration.ofSeconds(30))
+                    .path("data").path("consent_url").asText();
+            assertThat(bridge.consentVia(link).statusCode()).isEqualTo(200);
+            SedaEndpoint queue = bridge.context().getEndpoint("seda:grant-work", SedaEndpoint.class);
+            await().atMost(Duration.ofSeconds(30)).until(() -> queue.getCurrentQueueSize() >= 3);
+
+            Object before = bridge.context().getRoute("grant-worker");
+            Path grants = routes.resolve("grants.camel.yaml");
+            save(grants, Files.readString(grants) + "\n# edited during a fan-out\n");
+            await().atMost(Duration.ofSeconds(30)).until(() -> {
+                Object now = bridge.context().getRoute("grant-worker");
+                return now != null && now != before;
+            });
+            bridge.nylas.delay(Duration.ZERO);
+
+            await().atMost(Duration.ofSeconds(60)).until(() -> TwoInstancesTest.count(results, "grant.created", tenant) == mailboxes);
+            bridge.awaitIdle();
+            assertThat(bridge.nylas.grantCalls()).as("one grant call per mailbox").isEqualTo(mailboxes);
         }
     }
 

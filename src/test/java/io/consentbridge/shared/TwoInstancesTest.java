@@ -35,7 +35,7 @@ import static org.awaitility.Awaitility.await;
  * same consumer group) and one PostgreSQL database. Each instance has its own public and
  * management port, so an admin's browser may come back to either.
  */
-class TwoInstancesTest {
+public class TwoInstancesTest {
     // Two bridges on a 2-core machine shared with other test runs: generous waits, no speed asserts.
     static final Duration WAIT = Duration.ofSeconds(90);
     static final ObjectMapper JSON = new ObjectMapper();
@@ -330,7 +330,7 @@ class TwoInstancesTest {
 
     // ---- helpers ---------------------------------------------------------------------------
 
-    static String onboarding(String requestId, String tenant, List<String> mailboxes) {
+    public static String onboarding(String requestId, String tenant, List<String> mailboxes) {
         String list = mailboxes.stream().map(m -> "\"" + m + "\"").collect(Collectors.joining(","));
         return "{\"request_id\":\"" + requestId + "\",\"tenant_id\":\"" + tenant + "\",\"mailboxes\":[" + list + "]}";
     }
@@ -342,11 +342,11 @@ class TwoInstancesTest {
         return URI.create(answer.headers().firstValue("Location").orElseThrow());
     }
 
-    static boolean is(JsonNode event, String type, String tenant) {
+    public static boolean is(JsonNode event, String type, String tenant) {
         return type.equals(event.path("type").asText()) && (tenant == null || tenant.equals(event.path("subject").asText()));
     }
 
-    static long count(TopicReader reader, String type, String tenant) {
+    public static long count(TopicReader reader, String type, String tenant) {
         return reader.events().stream().filter(e -> is(e, type, tenant)).count();
     }
 
