@@ -28,12 +28,7 @@ class RouteReloadTest {
 
     @Test
     void anEditIsPickedUpAndABrokenEditKeepsTheRunningRoutes() throws Exception {
-        Path routes = Files.createTempDirectory("reload-routes");
-        try (Stream<Path> bundled = Files.list(Path.of("routes"))) {
-            for (Path file : bundled.toList()) {
-                Files.copy(file, routes.resolve(file.getFileName()));
-            }
-        }
+        Path routes = copyOfTheBundledRoutes();
         Path ping = routes.resolve("ping.camel.yaml");
         save(ping, route("constant: \"v1\""));
         try (BridgeUnderTest bridge = new BridgeUnderTest().with("routes.dir", routes.toString()).with("routes.reload", "true").start()) {
@@ -68,12 +63,7 @@ class RouteReloadTest {
      */
     @Test
     void reloadingTheGrantRoutesDuringAFanOutLeavesNoMailboxBehind() throws Exception {
-        Path routes = Files.createTempDirectory("reload-grants");
-        try (Stream<Path> bundled = Files.list(Path.of("routes"))) {
-            for (Path file : bundled.toList()) {
-                Files.copy(file, routes.resolve(file.getFileName()));
-            }
-        }
+        Path routes = copyOfTheBundledRoutes();
         try (BridgeUnderTest bridge = new BridgeUnderTest().with("routes.dir", routes.toString()).with("routes.reload", "true")
                 .with("grants.consumers", "4").start()) {
             TopicReader urls = bridge.reader("consent-urls");
@@ -103,6 +93,17 @@ class RouteReloadTest {
             bridge.awaitIdle();
             assertThat(bridge.nylas.grantCalls()).as("one grant call per mailbox").isEqualTo(mailboxes);
         }
+    }
+
+    /** A folder with the bundled route files, for ROUTES_DIR. */
+    static Path copyOfTheBundledRoutes() throws java.io.IOException {
+        Path routes = Files.createTempDirectory("reload-routes");
+        try (Stream<Path> bundled = Files.list(Path.of("routes"))) {
+            for (Path file : bundled.toList()) {
+                Files.copy(file, routes.resolve(file.getFileName()));
+            }
+        }
+        return routes;
     }
 
     /** Saves as an editor does: the whole file at once (write beside it, then move over it). */
