@@ -69,14 +69,14 @@ class RouteReloadTest {
             TopicReader urls = bridge.reader("consent-urls");
             TopicReader results = bridge.reader("results");
             String tenant = "reloadco";
-            int mailboxes = 80;
+            int mailboxes = 24;
             List<String> emails = IntStream.range(0, mailboxes).mapToObj(i -> "user" + i + "@" + tenant + ".example").toList();
-            // Slow answers: while four workers call, the rest of the claimed work waits for them in their queue.
-            bridge.nylas.delay(Duration.ofSeconds(2));
             bridge.send("onboarding", tenant, TwoInstancesTest.onboarding("req-" + tenant, tenant, emails));
             String link = urls.awaitEvent(e -> tenant.equals(e.path("subject").asText()), Duration.ofSeconds(30))
                     .path("data").path("consent_url").asText();
             assertThat(bridge.consentVia(link).statusCode()).isEqualTo(200);
+            // Slow answers: while four workers call, the rest of the claimed work waits for them in their queue.
+            bridge.nylas.delay(Duration.ofSeconds(2));
             SedaEndpoint queue = bridge.context().getEndpoint("seda:grant-work", SedaEndpoint.class);
             await().atMost(Duration.ofSeconds(30)).until(() -> queue.getCurrentQueueSize() >= 3);
 
