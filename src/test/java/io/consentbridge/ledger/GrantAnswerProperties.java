@@ -67,10 +67,10 @@ class GrantAnswerProperties {
 
     @Property(tries = 150)
     void aGrantIsKeptWithItsScopesOrRefusedAsDataTheLedgerCannotKeep(@ForAll("scopes") JsonNode scope) throws Exception {
-        try (SideBySide ledgers = new SideBySide()) {
+        try (OneLedger ledgers = new OneLedger()) {
             ObjectMapper mapper = ledgers.mapper;
-            HikariDataSource db = ledgers.oneByOneDb;
-            ConsentLedger ledger = ledgers.oneByOne;
+            HikariDataSource db = ledgers.db;
+            ConsentLedger ledger = ledgers.ledger;
             OnboardingRequest request = new OnboardingRequest("req-1", "contoso", null, null, null, null, null, List.of("ana@contoso.com"), List.of());
             ledger.admitOnboarding(request);
             ConsentLink link = ledgers.links.issue("cred-1", null);
