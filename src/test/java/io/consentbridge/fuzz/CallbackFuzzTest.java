@@ -329,6 +329,13 @@ class CallbackFuzzTest {
             if (!"nosniff".equals(response.headers().firstValue("x-content-type-options").orElse(""))) {
                 problems.add("page without X-Content-Type-Options: nosniff");
             }
+            // The page says what became of an admin's consent: no browser or proxy keeps a copy (README, Security).
+            if (routePage && !"no-store".equals(response.headers().firstValue("cache-control").orElse(""))) {
+                problems.add("page without Cache-Control: no-store");
+            }
+            if (routePage && !"no-referrer".equals(response.headers().firstValue("referrer-policy").orElse(""))) {
+                problems.add("page without Referrer-Policy: no-referrer");
+            }
         }
         if (routePage) {
             Matcher tags = TAG.matcher(body);

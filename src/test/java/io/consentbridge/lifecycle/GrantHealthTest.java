@@ -83,6 +83,7 @@ class GrantHealthTest {
         assertThat(answer.statusCode()).isEqualTo(200);
         assertThat(answer.body()).isEqualTo("Xy-12_ab c");
         assertThat(answer.headers().firstValue("content-type").orElse("")).startsWith("text/plain");
+        assertThat(answer.headers().firstValue("cache-control")).hasValue("no-store");
         assertThat(bridge.get(URI.create(Notifications.uri(bridge) + "?challenge=" + "c".repeat(1025)), null).statusCode()).isEqualTo(400);
         assertThat(bridge.get(Notifications.uri(bridge), null).statusCode()).isEqualTo(400);
     }
