@@ -53,8 +53,9 @@ public class TenantStatusEndpoint {
         Integer limit = number(ctx.request().getParam("limit"), 50);
         Integer offset = number(ctx.request().getParam("offset"), 0);
         if (limit == null || offset == null || limit < 1 || limit > 500 || offset < 0
-                || (status != null && (status.isBlank() || status.length() > 32))) {
-            respond(ctx, 400, Map.of("error", "invalid_request", "message", "limit 1-500, offset 0 or more, status a consent status"));
+                || (status != null && !OperatorPage.STATUSES.contains(status))) {
+            respond(ctx, 400, Map.of("error", "invalid_request",
+                    "message", "limit 1-500, offset 0 or more, status one of " + String.join(", ", OperatorPage.STATUSES)));
             return;
         }
         try {

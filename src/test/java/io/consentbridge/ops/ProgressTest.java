@@ -7,6 +7,7 @@ import io.consentbridge.support.TopicReader;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.stream.Collectors;
@@ -55,6 +56,12 @@ class ProgressTest {
         JsonNode second = get("/onboarding?limit=1&offset=1");
         assertThat(second.path("tenants").get(0).path("tenant_id").asText()).isNotEqualTo(all.path("tenants").get(0).path("tenant_id").asText());
         assertThat(bridge.get(bridge.managementUri("/onboarding?limit=0"), BridgeUnderTest.ADMIN_TOKEN).statusCode()).isEqualTo(400);
+        // A mistyped state is a 400 that names the states, not an empty page that reads as "no tenant in it".
+        for (String bad : new String[]{"bogus", "Granted", "granted%20", "%3Cscript%3E"}) {
+            HttpResponse<String> refused = bridge.get(bridge.managementUri("/onboarding?status=" + bad), BridgeUnderTest.ADMIN_TOKEN);
+            assertThat(refused.statusCode()).as(bad).isEqualTo(400);
+            assertThat(refused.body()).contains("needs_reconsent").doesNotContain("<script>");
+        }
         assertThat(bridge.get(bridge.managementUri("/onboarding"), null).statusCode()).isEqualTo(401);
     }
 }
