@@ -53,6 +53,9 @@ public class BridgeMetrics implements NylasCallObserver {
                 .description("tenants waiting for an operator's action").register(meters);
         Gauge.builder("consentbridge.tenants.attention_needed", secretInvalid, AtomicLong::get).tag("cause", "secret_invalid").register(meters);
         Gauge.builder("consentbridge.tenants.attention_needed", attentionUnknown, AtomicLong::get).tag("cause", "unknown").register(meters);
+        // At 0 from the start, so that a dashboard or an alert on them has a series before the first 429.
+        rateLimited(meters, "nylas");
+        rateLimited(meters, "provider");
         this.registry = meters;
     }
 
@@ -71,10 +74,14 @@ public class BridgeMetrics implements NylasCallObserver {
         calls.computeIfAbsent(endpoint + ' ' + status, key -> Counter.builder("consentbridge.nylas.calls").description("answers from Nylas")
                 .tag("endpoint", endpoint).tag("status", String.valueOf(status)).register(meters)).increment();
         if (limitedBy != null) {
-            limited.computeIfAbsent(limitedBy, by -> Counter.builder("consentbridge.nylas.rate_limited")
-                    .description("429 answers, by who limited: nylas (the application) or provider (one tenant)")
-                    .tag("by", by).register(meters)).increment();
+            rateLimited(meters, limitedBy).increment();
         }
+    }
+
+    private Counter rateLimited(MeterRegistry meters, String limitedBy) {
+        return limited.computeIfAbsent(limitedBy, by -> Counter.builder("consentbridge.nylas.rate_limited")
+                .description("429 answers, by who limited: nylas (the application) or provider (one tenant)")
+                .tag("by", by).register(meters));
     }
 
     /** An event sent on its own (consent link, rejection): its type read from the CloudEvent. */

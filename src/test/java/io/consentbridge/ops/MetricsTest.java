@@ -58,6 +58,8 @@ class MetricsTest {
             assertThat(sample(text, "consentbridge_nylas_calls_total", "endpoint=\"POST /v3/connect/custom\",status=\"429\"")).isEqualTo(1.0);
             assertThat(sample(text, "consentbridge_nylas_calls_total", "endpoint=\"POST /v3/connectors/microsoft/creds\",status=\"201\"")).isEqualTo(1.0);
             assertThat(sample(text, "consentbridge_nylas_rate_limited_total", "by=\"nylas\"")).isEqualTo(1.0);
+            // Present before any 429 of its kind, so that an alert on it has a series to read.
+            assertThat(sample(text, "consentbridge_nylas_rate_limited_total", "by=\"provider\"")).isEqualTo(0.0);
             assertThat(sample(text, "consentbridge_outbox_backlog", null)).isEqualTo(0.0);
             assertThat(sample(text, "consentbridge_grants_waiting", null)).isEqualTo(0.0);
             assertThat(sample(text, "consentbridge_inbound_in_progress", "topic=\"onboarding\"")).as("onboarding requests unfinished").isEqualTo(0.0);
