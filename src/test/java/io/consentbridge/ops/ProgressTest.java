@@ -4,14 +4,19 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.consentbridge.support.BridgeUnderTest;
 import io.consentbridge.support.TopicReader;
+import net.jqwik.api.Arbitraries;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
+import java.net.URLEncoder;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -56,11 +61,22 @@ class ProgressTest {
         JsonNode second = get("/onboarding?limit=1&offset=1");
         assertThat(second.path("tenants").get(0).path("tenant_id").asText()).isNotEqualTo(all.path("tenants").get(0).path("tenant_id").asText());
         assertThat(bridge.get(bridge.managementUri("/onboarding?limit=0"), BridgeUnderTest.ADMIN_TOKEN).statusCode()).isEqualTo(400);
-        // A mistyped state is a 400 that names the states, not an empty page that reads as "no tenant in it".
-        for (String bad : new String[]{"bogus", "Granted", "granted%20", "%3Cscript%3E"}) {
-            HttpResponse<String> refused = bridge.get(bridge.managementUri("/onboarding?status=" + bad), BridgeUnderTest.ADMIN_TOKEN);
-            assertThat(refused.statusCode()).as(bad).isEqualTo(400);
-            assertThat(refused.body()).contains("needs_reconsent").doesNotContain("<script>");
+        // A mistyped state is a 400 that names the states, not an empty page that reads as "no tenant in it":
+        // a few by hand (a case difference, a trailing space, markup) and 300 generated, near a state and not.
+        List<String> statuses = Stream.concat(Stream.of("bogus", "Granted", "granted ", "<script>"),
+                Stream.concat(Arbitraries.of(OperatorPage.STATUSES).sampleStream().limit(50),
+                        Arbitraries.oneOf(Arbitraries.strings().ofMaxLength(40),
+                                Arbitraries.of(OperatorPage.STATUSES).map(state -> state + "x"),
+                                Arbitraries.of(OperatorPage.STATUSES).map(state -> state.substring(1))).sampleStream().limit(250))).toList();
+        for (String status : statuses) {
+            HttpResponse<String> answer = bridge.get(bridge.managementUri("/onboarding?status=" + URLEncoder.encode(status, StandardCharsets.UTF_8)),
+                    BridgeUnderTest.ADMIN_TOKEN);
+            if (OperatorPage.STATUSES.contains(status)) {
+                assertThat(answer.statusCode()).as(status).isEqualTo(200);
+            } else {
+                assertThat(answer.statusCode()).as(status).isEqualTo(400);
+                assertThat(answer.body()).contains("needs_reconsent").doesNotContain("<script>");
+            }
         }
         assertThat(bridge.get(bridge.managementUri("/onboarding"), null).statusCode()).isEqualTo(401);
     }
