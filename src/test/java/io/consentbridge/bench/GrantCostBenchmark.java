@@ -194,10 +194,8 @@ class GrantCostBenchmark {
                 // The threads read through the window too: a compiler thread that ends in it (the JVM adds
                 // and removes them as the work comes and goes) is gone from a later reading.
                 ThreadSampler threads = new ThreadSampler(pid);
-                CompletableFuture<Snapshot> half = results.when("grant.created", mailboxes / 2,
-                        () -> Snapshot.of(pid).withThreadsSeen(Map.copyOf(threads.last)));
-                CompletableFuture<Snapshot> last = results.when("grant.created", mailboxes,
-                        () -> Snapshot.of(pid).withThreadsSeen(Map.copyOf(threads.last)));
+                CompletableFuture<Snapshot> half = results.when("grant.created", mailboxes / 2, threads::snapshot);
+                CompletableFuture<Snapshot> last = results.when("grant.created", mailboxes, threads::snapshot);
                 HttpResponse<String> consentPage = consentVia(consentUrl);
                 assertThat(consentPage.statusCode()).as("callback answer: " + consentPage.body()).isEqualTo(200);
                 Snapshot end = last.get(10, TimeUnit.MINUTES);
@@ -274,10 +272,8 @@ class GrantCostBenchmark {
             Process process = builder.start();
             long pid = process.pid();
             ThreadSampler threads = new ThreadSampler(pid);
-            CompletableFuture<Snapshot> half = events.when("grant.created", Math.max(1, n / 2),
-                    () -> Snapshot.of(pid).withThreadsSeen(Map.copyOf(threads.last)));
-            CompletableFuture<Snapshot> last = events.when("grant.created", Math.max(1, n),
-                    () -> Snapshot.of(pid).withThreadsSeen(Map.copyOf(threads.last)));
+            CompletableFuture<Snapshot> half = events.when("grant.created", Math.max(1, n / 2), threads::snapshot);
+            CompletableFuture<Snapshot> last = events.when("grant.created", Math.max(1, n), threads::snapshot);
             boolean exited = process.waitFor(10, TimeUnit.MINUTES);
             long wallMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
             long cpuTicks = childrenTicks() - childTicks;
@@ -588,10 +584,12 @@ class GrantCostBenchmark {
     /** Samples a process's threads until it ends, keeping each thread's last reading. */
     static final class ThreadSampler {
         final Map<Long, ThreadTicks> last = new ConcurrentHashMap<>();
+        final long pid;
         final Thread thread;
         volatile boolean running = true;
 
         ThreadSampler(long pid) {
+            this.pid = pid;
             thread = new Thread(() -> {
                 while (running) {
                     last.putAll(threadTicks(pid));
@@ -604,6 +602,11 @@ class GrantCostBenchmark {
             }, "thread-sampler-" + pid);
             thread.setDaemon(true);
             thread.start();
+        }
+
+        /** A reading of the process now, with the last reading of each thread seen since that has ended. */
+        Snapshot snapshot() {
+            return Snapshot.of(pid).withThreadsSeen(Map.copyOf(last));
         }
 
         Map<String, Long> stop() throws InterruptedException {

@@ -193,7 +193,6 @@ class FailFastIT {
         assertThat(run.output().lines().filter(l -> l.trim().startsWith("at ") && l.contains("("))).as("stack trace lines").isEmpty();
     }
 
-    /** A copy of the bundled routes with one text replaced in one file. */
     /**
      * Where the tests' typo ({@code reff: consentCallback} for the callback route's {@code ref: consentCallback})
      * is, as Camel's YAML errors say it: "line L, column C", both one-based, C the column of the value.
@@ -209,6 +208,7 @@ class FailFastIT {
         throw new AssertionError("callback.camel.yaml names no consentCallback bean");
     }
 
+    /** A copy of the bundled routes with one text replaced in one file. */
     static Path routesWith(String file, String from, String to) throws IOException {
         Path dir = Files.createTempDirectory("routes");
         try (Stream<Path> files = Files.list(bundledRoutes)) {
